@@ -1,0 +1,113 @@
+import type { ApplyResult } from '../core/apply.js';
+import type { StoredSnapshot, TraceContext } from '../core/snapshot.js';
+
+/** What a producer hands to `Store.put`. Without `version` the store assigns current+1 atomically. */
+export interface SnapshotInput<T = unknown> {
+  readonly key: string;
+  /** 1..2^53-1; omitted = `next` (or `ifVersion + 1` when `ifVersion` is given). */
+  readonly version?: number;
+  readonly state: T;
+  /** Defaults to the store's clock. */
+  readonly ts?: number;
+  /** Defaults to the store's source id. */
+  readonly source?: string;
+  readonly deleted?: boolean;
+  readonly contentType?: string;
+  readonly trace?: TraceContext;
+}
+
+export interface PutOptions {
+  /** Compare-and-set: apply only if the current version is exactly this (`0`: key never written). */
+  readonly ifVersion?: number;
+}
+
+export interface PutOutcome {
+  readonly result: ApplyResult;
+  /** The applied version, or for `stale`/`conflict` the version currently held (0 when none). */
+  readonly version: number;
+  /** The revision of the applied change, or of the current snapshot when not applied (0 when none). */
+  readonly revision: number;
+}
+
+export interface ListOptions {
+  /** Opaque; from the previous page's `cursor`. */
+  readonly cursor?: string;
+  /** Page size, default 100, at most 1000. */
+  readonly limit?: number;
+  /** Include tombstones still retained; default false. */
+  readonly includeDeleted?: boolean;
+}
+
+export interface ListPage {
+  readonly items: readonly StoredSnapshot[];
+  /** Present when there are more items. */
+  readonly cursor?: string;
+}
+
+export interface WatchOptions {
+  /**
+   * Deliver every matching key changed after this revision, then live changes.
+   * Omitted: the current state of every matching key, then live changes.
+   */
+  readonly sinceRevision?: number;
+}
+
+/**
+ * Events of a watch, in order:
+ * - `resync` first, when `sinceRevision` is older than the retained history: what follows
+ *   up to `synced` is the current state of every matching key (retained tombstones included),
+ *   and a consumer should drop any key it holds that is not among them.
+ * - `snapshot` for each change, in strictly increasing revision order, no gaps or duplicates
+ *   at the seam between backlog and live changes (per key only the latest version is needed).
+ * - `synced` once the backlog is delivered; everything after it is live.
+ */
+export type WatchEvent =
+  | { readonly kind: 'resync'; readonly compactedRevision: number }
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'synced'; readonly revision: number };
+
+export interface Watch extends AsyncIterable<WatchEvent> {
+  /** Ends the iteration; pending `next()` calls resolve with `done`. Idempotent. */
+  stop(): void;
+}
+
+export interface RetentionPolicy {
+  /** Tombstones older than this are removed by `compact`. */
+  readonly tombstoneMs?: number;
+  /** Keep at most this many revision-index entries (the resume window). */
+  readonly maxRevisions?: number;
+}
+
+export interface CompactOutcome {
+  readonly removedTombstones: number;
+  readonly removedRevisions: number;
+  /** Watches resuming from a revision below this get a full resync. */
+  readonly compactedRevision: number;
+}
+
+/** What an implementation supports; callers read this instead of branching on the kind. */
+export interface StoreCapabilities {
+  /** Acknowledged puts survive a process crash. */
+  readonly durable: boolean;
+  /** Acknowledged puts survive power loss (the OS page cache is flushed before acknowledging). */
+  readonly syncedToDisk: boolean;
+  /** Replicated across machines. */
+  readonly replicated: boolean;
+}
+
+export interface Store {
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+  /** Applies `snapshot` under the apply rules. Resolves only once the outcome is durable (for durable stores). */
+  put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome>;
+  /** The current snapshot of `key`, tombstones included (`deleted: true`), or undefined. */
+  get(key: string): Promise<StoredSnapshot | undefined>;
+  /** Keys starting with `prefix`, in key order. */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  watch(pattern: string, options?: WatchOptions): Watch;
+  compact(retention?: RetentionPolicy): Promise<CompactOutcome>;
+  /** The latest revision assigned (0 for an empty store). */
+  currentRevision(): number;
+  /** Flushes and closes. Later calls fail with `closed`. Watches end. */
+  close(): Promise<void>;
+}
