@@ -4,11 +4,46 @@ export type { ApplyOptions, ApplyResult } from './core/apply.js';
 export { decideApply } from './core/apply.js';
 export type { SbmpErrorCode, SbmpErrorOptions } from './core/errors.js';
 export { isSbmpError, SbmpError } from './core/errors.js';
+export type { HlcParts, HybridLogicalClockOptions } from './core/hlc.js';
+export {
+  DEFAULT_MAX_DRIFT_MS,
+  decodeHlc,
+  encodeHlc,
+  HLC_LOGICAL_BITS,
+  HLC_MAX_PHYSICAL_MS,
+  HybridLogicalClock,
+} from './core/hlc.js';
 export type { KeyPattern } from './core/key.js';
 export { compilePattern, isValidKey, MAX_KEY_BYTES, validateKey } from './core/key.js';
+export type { ConflatingMailboxOptions, OfferResult } from './core/mailbox.js';
+export { ConflatingMailbox } from './core/mailbox.js';
+export type {
+  ApplyOutcome,
+  ListenerErrorHandler,
+  ReplicaMapOptions,
+  ReplicaOptions,
+} from './core/replica.js';
+export { Replica, ReplicaMap } from './core/replica.js';
 export type { Snapshot, StoredSnapshot, TraceContext } from './core/snapshot.js';
 export { deepFreeze, sameContent, sameState } from './core/snapshot.js';
 export { isValidVersion, MAX_VERSION, parseVersion, validateVersion } from './core/version.js';
+export type {
+  ConcurrentPolicy,
+  VectorApplyDecision,
+  VectorOrder,
+  VectorResolution,
+  VectorState,
+  VersionVector,
+} from './core/version-vector.js';
+export {
+  compareVectors,
+  decideVectorApply,
+  emptyVector,
+  incrementVector,
+  mergeVectors,
+  resolveConcurrent,
+  validateVector,
+} from './core/version-vector.js';
 export type {
   CompactOutcome,
   ListOptions,
@@ -21,4 +56,5 @@ export type {
   StoreCapabilities,
   Watch,
   WatchEvent,
+  WatchOptions,
 } from './store/types.js';
