@@ -2,6 +2,8 @@
 // are in ./internal.ts.
 export type { ApplyOptions, ApplyResult } from './core/apply.js';
 export { decideApply } from './core/apply.js';
+export type { RecvCase, RecvResult, SendCase } from './core/channel.js';
+export { Channel, MAX_CHANNEL_CAPACITY } from './core/channel.js';
 export type { SbmpErrorCode, SbmpErrorOptions } from './core/errors.js';
 export { isSbmpError, SbmpError } from './core/errors.js';
 export type { HlcParts, HybridLogicalClockOptions } from './core/hlc.js';
@@ -24,6 +26,16 @@ export type {
   ReplicaOptions,
 } from './core/replica.js';
 export { Replica, ReplicaMap } from './core/replica.js';
+export type {
+  CaseOutcome,
+  DefaultOutcome,
+  RecvOutcome,
+  SelectCase,
+  SelectOptions,
+  SendOutcome,
+  TimeoutOutcome,
+} from './core/select.js';
+export { MAX_SELECT_TIMEOUT_MS, select } from './core/select.js';
 export type { Snapshot, StoredSnapshot, TraceContext } from './core/snapshot.js';
 export { deepFreeze, sameContent, sameState } from './core/snapshot.js';
 export { isValidVersion, MAX_VERSION, parseVersion, validateVersion } from './core/version.js';
