@@ -56,6 +56,34 @@ export {
   resolveConcurrent,
   validateVector,
 } from './core/version-vector.js';
+export type { Arena, ArenaOptions } from './pool/arena.js';
+export { DEFAULT_ARENA_MAX_BYTES } from './pool/arena.js';
+export type { BufferClassStats, BufferPoolOptions } from './pool/buffer-pool.js';
+export {
+  BufferPool,
+  DEBUG_FILL_BYTE,
+  DEFAULT_BUFFER_CLASSES,
+  DEFAULT_MAX_ACQUIRE_BYTES,
+  DEFAULT_MAX_BYTES_PER_CLASS,
+  MAX_BUFFER_CLASS,
+} from './pool/buffer-pool.js';
+export type { PoolClock } from './pool/clock.js';
+export type { ObjectPoolOptions } from './pool/object-pool.js';
+export { DEFAULT_OBJECT_POOL_MAX_SIZE, MAX_OBJECT_POOL_SIZE, ObjectPool } from './pool/object-pool.js';
+export type { PoolDescriptor, PoolName, PoolNamePart } from './pool/registry.js';
+export {
+  defaultRegistry,
+  isRegistered,
+  isValidPoolName,
+  listPools,
+  MAX_POOL_NAME_LENGTH,
+  PoolRegistry,
+  parsePoolName,
+  poolStats,
+  registerPool,
+} from './pool/registry.js';
+export type { PoolStats } from './pool/stats.js';
+export type { PoolMisuseReason } from './pool/validate.js';
 export type {
   CompactOutcome,
   ListOptions,
