@@ -1,5 +1,9 @@
 // The public API of SBMP: a hand-picked list. Internal pieces for the server, CLI and tests
 // are in ./internal.ts.
+
+export type { StateEncoding } from './codec/frame-types.js';
+export { MAX_STATE_DEPTH, STATE_CONTENT_TYPE } from './codec/state.js';
+export { WS_CLOSE, WS_PATH } from './codec/ws-protocol.js';
 export type { ApplyOptions, ApplyResult } from './core/apply.js';
 export { decideApply } from './core/apply.js';
 export type { RecvCase, RecvResult, SendCase } from './core/channel.js';

@@ -1,5 +1,36 @@
 // Everything the server, CLI, benchmarks and tests share beyond the public API.
 
+export type {
+  AckFrame,
+  ErrorFrame,
+  Frame,
+  FrameType,
+  GoawayFrame,
+  HelloFrame,
+  PingFrame,
+  PongFrame,
+  PublishFrame,
+  SnapshotEntry,
+  SnapshotsFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+  WelcomeFrame,
+} from './codec/frame-types.js';
+export { PROTOCOL_VERSION } from './codec/frame-types.js';
+export type { DecodeFrameOptions, SnapshotsHeader } from './codec/frames.js';
+export {
+  decodeFrame,
+  decodeSnapshotEntry,
+  encodeFrame,
+  encodeSnapshotEntry,
+  encodeSnapshotsFrame,
+  MAX_FRAME_BYTES_DEFAULT,
+  SNAPSHOTS_FRAME_OVERHEAD_MAX,
+  snapshotEntryFrameBytes,
+} from './codec/frames.js';
+export { decodeState, encodeState, stateEncodingOf } from './codec/state.js';
+export type { WsCloseCode } from './codec/ws-protocol.js';
+export { closeCodeForError } from './codec/ws-protocol.js';
 export { DEV_MODE } from './core/env.js';
 export { ERROR_STATUS, isErrorCode } from './core/errors.js';
 export * from './index.js';

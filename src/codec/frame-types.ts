@@ -103,7 +103,13 @@ export interface SnapshotsFrame {
   readonly resync?: boolean;
   /** After this frame the backlog is complete; later frames are live. */
   readonly synced?: boolean;
-  /** With `synced`: the revision the subscription is caught up to. */
+  /**
+   * With `synced`: the revision the subscription is caught up to. Whenever present (always with
+   * `synced`, and on live frames sent while nothing else is pending), it is the resume point:
+   * every matching change up to it has been delivered, or superseded by a newer version of its
+   * key. Resume with `sinceRevision` = the last one received, never an entry's own revision
+   * (conflation may deliver a later revision before an earlier one of another key).
+   */
   readonly revision?: number;
 }
 

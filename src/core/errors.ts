@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   bad_config: 400,
   too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
+  unsupported_media_type: 415,
   unauthorized: 401,
   forbidden: 403,
   limit_exceeded: 429,

@@ -68,6 +68,8 @@ export function publicShapes(): void {
     | 'bad_config'
     | 'too_large'
     | 'not_found'
+    | 'method_not_allowed'
+    | 'unsupported_media_type'
     | 'unauthorized'
     | 'forbidden'
     | 'limit_exceeded'

@@ -1,0 +1,340 @@
+import { SbmpError } from '../core/errors.js';
+
+/**
+ * Protocol Buffers wire primitives: varints, tags, length-delimited fields. Knows nothing of
+ * SBMP's messages; `frame-encode.ts` and `frame-decode.ts` build on it. Plain `Uint8Array`
+ * only, so it runs in browsers as well as Node.
+ */
+
+/** Wire types of the protobuf encoding. Groups (3, 4) are never used by SBMP. */
+export const WireType = {
+  varint: 0,
+  fixed64: 1,
+  len: 2,
+  fixed32: 5,
+} as const;
+
+/** Largest integer on the SBMP wire: 2^53-1, what a JavaScript number (and JSON) carries exactly. */
+export const MAX_WIRE_INTEGER = Number.MAX_SAFE_INTEGER;
+const MAX_UINT32 = 0xffffffff;
+
+export function badFrame(message: string, details?: Record<string, unknown>): SbmpError {
+  return new SbmpError('bad_frame', message, details === undefined ? {} : { details });
+}
+
+/** Bytes a varint of `value` (an integer 0..2^53-1) takes. */
+export function varintSize(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  if (value < 0x800000000) return 5;
+  if (value < 0x40000000000) return 6;
+  if (value < 0x2000000000000) return 7;
+  return 8;
+}
+
+/** The tag of a field: `(fieldNumber << 3) | wireType`, as one number. */
+export function tagOf(fieldNumber: number, wireType: number): number {
+  return (fieldNumber << 3) | wireType;
+}
+
+/**
+ * UTF-8 length of `text` as `TextEncoder` writes it: a lone surrogate becomes U+FFFD (3 bytes).
+ * Scanning is cheaper than encoding to learn the size, and lets the writer fill one buffer.
+ */
+export function utf8Length(text: string): number {
+  const length = text.length;
+  let bytes = length;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // a pair: 2 UTF-16 units, 4 bytes
+        i++;
+      } else {
+        bytes += 2;
+      }
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+/** Bytes a length-delimited field body of `length` bytes takes with its length prefix. */
+export function lenFieldSize(length: number): number {
+  return varintSize(length) + length;
+}
+
+const textEncoder = new TextEncoder();
+// fatal: invalid UTF-8 must be a bad frame, not silently U+FFFD; ignoreBOM: a leading U+FEFF
+// is content and must survive a round trip.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Strings shorter than this are written and read by a plain loop when ASCII; faster than the codec. */
+const SHORT_STRING = 64;
+
+/*
+ * Small frames are cut from a shared slab instead of each getting its own ArrayBuffer:
+ * allocating an ArrayBuffer costs about ten times more than a view on an existing one, and
+ * would dominate encoding a small frame (Node's allocUnsafe pool works the same way).
+ *
+ *   slab (16 KiB): [frame A][frame B][frame C][ free ...........................]
+ *                                              ^ slabOffset
+ *
+ * A region is handed out once and never written again by the codec; a new slab is zeroed, so no
+ * old bytes can leak. A retained view keeps its whole slab alive, so the slab is only for frames,
+ * which live until sent; encoded entries, which a server keeps, get buffers of their own.
+ */
+const SLAB_BYTES = 16 * 1024;
+/** Frames up to this size come from the slab; larger ones get their own buffer. */
+const SLAB_ALLOCATION_MAX = 2 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+/** A zeroed buffer of `size` bytes for a short-lived frame; may share its ArrayBuffer with other frames. */
+export function allocateFrame(size: number): Uint8Array {
+  if (size > SLAB_ALLOCATION_MAX) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const view = new Uint8Array(slab, slabOffset, size);
+  // Keep regions 8-byte aligned so a consumer may lay a DataView or Float64Array over one.
+  slabOffset += (size + 7) & ~7;
+  return view;
+}
+
+/**
+ * Writes into one buffer whose size was computed beforehand. The buffer is owned by the
+ * writer's caller once `finish()` returns it.
+ */
+export class ProtoWriter {
+  readonly buf: Uint8Array;
+  pos = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  /** A varint of an integer 0..2^53-1 (callers validate). */
+  varint(value: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    // Above 2^31 bit operators would wrap; divide instead. `& 0x7f` still sees the low bits.
+    while (value > 0x7fffffff) {
+      buf[pos++] = (value & 0x7f) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    while (value > 0x7f) {
+      buf[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buf[pos++] = value;
+    this.pos = pos;
+  }
+
+  tag(tag: number): void {
+    if (tag < 0x80) this.buf[this.pos++] = tag;
+    else this.varint(tag);
+  }
+
+  /** A string body with its length prefix; `byteLength` is `utf8Length(text)`. */
+  string(text: string, byteLength: number): void {
+    this.varint(byteLength);
+    const buf = this.buf;
+    if (byteLength === text.length && byteLength < SHORT_STRING) {
+      let pos = this.pos;
+      for (let i = 0; i < byteLength; i++) buf[pos++] = text.charCodeAt(i);
+      this.pos = pos;
+      return;
+    }
+    textEncoder.encodeInto(text, buf.subarray(this.pos, this.pos + byteLength));
+    this.pos += byteLength;
+  }
+
+  /** A bytes body with its length prefix. */
+  bytes(bytes: Uint8Array): void {
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
+  /** Bytes copied as they are (a pre-encoded message body). */
+  raw(bytes: Uint8Array): void {
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** The filled buffer. A size mismatch is a bug in a sizer, never in the input. */
+  finish(): Uint8Array {
+    if (this.pos !== this.buf.length) {
+      throw new SbmpError(
+        'internal',
+        `frame encoder wrote ${this.pos} bytes into a ${this.buf.length}-byte frame`,
+      );
+    }
+    return this.buf;
+  }
+}
+
+const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
+
+export function wireTypeName(wireType: number): string {
+  return WIRE_TYPE_NAMES[wireType] ?? `invalid (${wireType})`;
+}
+
+/**
+ * Reads one message range `[pos, end)` of a buffer. Every read checks bounds first, so hostile
+ * input ends in a `bad_frame` error, never in an out-of-range read or a large allocation:
+ * lengths are checked against the bytes left before anything is sliced.
+ */
+export class ProtoReader {
+  readonly buf: Uint8Array;
+  pos: number;
+  end: number;
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  /**
+   * A varint as a number. Exact up to 2^53-1; a larger value comes back >= 2^53 (rounded),
+   * which every caller refuses, so rounding never yields a wrong accepted value.
+   */
+  varint(): number {
+    const buf = this.buf;
+    const end = this.end;
+    let pos = this.pos;
+    if (pos < end) {
+      const first = buf[pos]!;
+      if (first < 0x80) {
+        this.pos = pos + 1;
+        return first;
+      }
+    }
+    let result = 0;
+    let factor = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= end) throw badFrame(`truncated varint at byte ${this.pos}`);
+      const byte = buf[pos++]!;
+      result += (byte & 0x7f) * factor;
+      if (byte < 0x80) {
+        this.pos = pos;
+        return result;
+      }
+      factor *= 128;
+    }
+    throw badFrame(`varint at byte ${this.pos} is longer than 10 bytes`);
+  }
+
+  /** A field tag; the field number is `tag >>> 3`, the wire type `tag & 7`. */
+  tag(): number {
+    const at = this.pos;
+    const tag = this.varint();
+    if (tag > MAX_UINT32) throw badFrame(`field tag at byte ${at} is larger than 32 bits`);
+    if (tag < 8) throw badFrame(`field number 0 at byte ${at}`);
+    return tag >>> 0;
+  }
+
+  /** A uint64 field's value, refused above 2^53-1. */
+  uint64(what: string): number {
+    const value = this.varint();
+    if (value > MAX_WIRE_INTEGER) {
+      throw badFrame(`${what} is larger than 2^53-1 (the largest integer SBMP carries)`);
+    }
+    return value;
+  }
+
+  /** A uint32 field's value, refused (not truncated) above 2^32-1. */
+  uint32(what: string): number {
+    const value = this.varint();
+    if (value > MAX_UINT32) throw badFrame(`${what} is larger than 2^32-1`);
+    return value;
+  }
+
+  bool(): boolean {
+    return this.varint() !== 0;
+  }
+
+  /** The length prefix of a length-delimited field, checked against the bytes left. */
+  length(what: string): number {
+    const at = this.pos;
+    const length = this.varint();
+    const left = this.end - this.pos;
+    if (length > left) {
+      throw badFrame(`${what}: length ${length} at byte ${at} runs past the end (${left} bytes left)`);
+    }
+    return length;
+  }
+
+  string(what: string): string {
+    const length = this.length(what);
+    const buf = this.buf;
+    const start = this.pos;
+    this.pos = start + length;
+    if (length < SHORT_STRING) {
+      let ascii = true;
+      for (let i = start; i < start + length; i++) {
+        if (buf[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        let text = '';
+        for (let i = start; i < start + length; i++) text += String.fromCharCode(buf[i]!);
+        return text;
+      }
+    }
+    try {
+      return textDecoder.decode(buf.subarray(start, start + length));
+    } catch (cause) {
+      throw new SbmpError('bad_frame', `${what} is not valid UTF-8`, { cause });
+    }
+  }
+
+  /** A bytes field as a view into the input (no copy): valid while the input is. */
+  bytes(what: string): Uint8Array {
+    const length = this.length(what);
+    const start = this.pos;
+    this.pos = start + length;
+    return this.buf.subarray(start, start + length);
+  }
+
+  /** Skips the value of an unknown field, as protobuf requires for forward compatibility. */
+  skip(tag: number): void {
+    const wireType = tag & 7;
+    const field = tag >>> 3;
+    switch (wireType) {
+      case WireType.varint:
+        this.varint();
+        return;
+      case WireType.fixed64:
+        this.skipBytes(8, field);
+        return;
+      case WireType.len: {
+        // Read the length first: `this.pos += this.length()` would add to the old position.
+        const length = this.length(`unknown field ${field}`);
+        this.pos += length;
+        return;
+      }
+      case WireType.fixed32:
+        this.skipBytes(4, field);
+        return;
+      default:
+        throw badFrame(`field ${field} has wire type ${wireTypeName(wireType)}, which SBMP never uses`);
+    }
+  }
+
+  private skipBytes(count: number, field: number): void {
+    if (this.end - this.pos < count) throw badFrame(`unknown field ${field}: truncated at byte ${this.pos}`);
+    this.pos += count;
+  }
+}
