@@ -1,6 +1,15 @@
+import { bufferPoolScenario } from './core/buffer-pool.js';
+import { channelScenario } from './core/channel.js';
 import { mailboxScenario } from './core/mailbox.js';
+import { poolScenario } from './core/pool.js';
 import { replicaScenario } from './core/replica.js';
 import type { Scenario } from './lib/scenario.js';
 
 /** Every scenario `npm run bench` knows, in the order they run. */
-export const scenarios: readonly Scenario[] = [replicaScenario, mailboxScenario];
+export const scenarios: readonly Scenario[] = [
+  replicaScenario,
+  mailboxScenario,
+  channelScenario,
+  poolScenario,
+  bufferPoolScenario,
+];

@@ -88,8 +88,12 @@ class Dispatcher<E> {
       // The queue may grow while it is delivered; each event is delivered once, in order.
       for (let i = 0; i < this.#queued.length; i++) this.#deliver(this.#queued[i]!, this.#queuedSeq[i]!);
     } finally {
-      this.#queued.length = 0;
-      this.#queuedSeq.length = 0;
+      // Emptied only when used: setting an array's `length` is a runtime call, and doing it
+      // on every emit held `Replica.apply` to ~9M/s (~33M/s without it).
+      if (this.#queued.length > 0) {
+        this.#queued.length = 0;
+        this.#queuedSeq.length = 0;
+      }
       this.#delivering = false;
     }
   }
