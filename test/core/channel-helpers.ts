@@ -3,7 +3,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { isSbmpError } from '../../src/core/errors.js';
 
 /** Settles `promise` or fails after `ms`: tests wait on events, never forever. */
-export async function within<T>(promise: Promise<T>, ms = 2000, what = 'operation'): Promise<T> {
+export async function within<T>(promise: Promise<T>, ms = 10_000, what = 'operation'): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
