@@ -88,6 +88,11 @@ export {
 } from './pool/registry.js';
 export type { PoolStats } from './pool/stats.js';
 export type { PoolMisuseReason } from './pool/validate.js';
+export type { LmdbStore, LmdbStoreOptions } from './store/lmdb.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export { MemoryStore } from './store/memory.js';
+export type { OpenStoreOptions, StoreSpec } from './store/open.js';
+export { DEFAULT_LMDB_PATH, openStore, parseStoreSpec } from './store/open.js';
 export type {
   CompactOutcome,
   ListOptions,
@@ -102,3 +107,4 @@ export type {
   WatchEvent,
   WatchOptions,
 } from './store/types.js';
+export { DEFAULT_MAX_STATE_BYTES } from './store/validate.js';

@@ -93,6 +93,8 @@ function checkJsonCompatible(
 ): void {
   switch (typeof value) {
     case 'string':
+      if (isWellFormed(value)) return;
+      throw badState(`${where(path)} has a lone surrogate, which UTF-8 cannot carry`);
     case 'boolean':
       return;
     case 'number':
@@ -129,6 +131,7 @@ function checkJsonCompatible(
       const item = record[key];
       path.push(key);
       if (key === '__proto__') throw badState(`${where(path)}: the key '__proto__' is not allowed`);
+      if (!isWellFormed(key)) throw badState(`${where(path)}: a property name has a lone surrogate`);
       if (item === undefined) {
         if (!allowUndefinedProperties) throw badState(`${where(path)} is undefined`);
       } else {
@@ -140,14 +143,31 @@ function checkJsonCompatible(
   ancestors.pop();
 }
 
+/** False when `text` has a lone surrogate: UTF-8 cannot carry it (it would come back as U+FFFD). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+export interface EncodeStateOptions {
+  /**
+   * Refuse object properties whose value is `undefined` instead of leaving them out. Stores
+   * use it: a state they hold in memory must equal what they would read back. Default false.
+   */
+  readonly strict?: boolean;
+}
+
 /**
  * Encodes a JSON-compatible state as MessagePack or UTF-8 JSON. Returns a new buffer owned by
  * the caller (never a view into an encoder's shared scratch memory). Throws `bad_state` for a
- * value that is not JSON-compatible, saying where.
+ * value that is not JSON-compatible, saying where. This is the one definition of a valid state.
  */
-export function encodeState(value: unknown, encoding: StateEncoding): Uint8Array {
+export function encodeState(
+  value: unknown,
+  encoding: StateEncoding,
+  options?: EncodeStateOptions,
+): Uint8Array {
   if (value === undefined) throw badState('state is undefined');
-  checkJsonCompatible(value, [], [], true);
+  checkJsonCompatible(value, [], [], options?.strict !== true);
   if (encoding === 'json') return textEncoder.encode(JSON.stringify(value));
   if (encoding !== 'msgpack') {
     throw new SbmpError('bad_request', `state encoding must be 'msgpack' or 'json', got ${String(encoding)}`);

@@ -47,7 +47,8 @@ export interface ListPage {
 export interface WatchOptions {
   /**
    * Deliver every matching key changed after this revision, then live changes.
-   * Omitted: the current state of every matching key, then live changes.
+   * Omitted: the current state of every matching key (retained tombstones included), then live
+   * changes. A revision below the compacted one, or above the store's newest, gets a `resync`.
    */
   readonly sinceRevision?: number;
 }
@@ -74,12 +75,17 @@ export interface Watch extends AsyncIterable<WatchEvent> {
 export interface RetentionPolicy {
   /** Tombstones older than this are removed by `compact`. */
   readonly tombstoneMs?: number;
-  /** Keep at most this many revision-index entries (the resume window). */
+  /**
+   * The resume window, in revisions: tombstones more than this many revisions behind the newest
+   * are removed by `compact` too. (The revision index holds one entry per retained key, so
+   * removing a tombstone removes its entry.)
+   */
   readonly maxRevisions?: number;
 }
 
 export interface CompactOutcome {
   readonly removedTombstones: number;
+  /** Revision-index entries removed: one per removed tombstone. */
   readonly removedRevisions: number;
   /** Watches resuming from a revision below this get a full resync. */
   readonly compactedRevision: number;

@@ -1,0 +1,112 @@
+import type { Snapshot, StoredSnapshot } from '../core/snapshot.js';
+import { sameState } from '../core/snapshot.js';
+import type { LmdbEnv } from './lmdb-env.js';
+import { storeError } from './lmdb-env.js';
+import type { StoredRecord } from './lmdb-record.js';
+import { decodeRecord, decodeRecordState, encodeRecord } from './lmdb-record.js';
+import type { PutOutcome } from './types.js';
+import type { PreparedPut } from './validate.js';
+import { decidePut, toStoredSnapshot } from './validate.js';
+
+/** A put waiting for its write transaction, then for the commit. */
+export interface PendingPut {
+  readonly prepared: PreparedPut;
+  readonly resolve: (outcome: PutOutcome) => void;
+  readonly reject: (err: unknown) => void;
+  outcome?: PutOutcome;
+  error?: unknown;
+  /** Set when applied: what watchers receive once the batch is committed. */
+  applied?: StoredSnapshot;
+}
+
+/**
+ * Decides and writes `puts` in order, inside the caller's write transaction, so each decision
+ * sees every write before it and the revision counter advances atomically with the data.
+ * A put refused by the rules, or whose current record is unreadable, gets its outcome or error
+ * and writes nothing; a failing write throws (the caller's child transaction then aborts).
+ * Stamps applied records with `storedAt`. Returns the revision counter afterwards.
+ */
+export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[], storedAt: number): number {
+  const { snapshots, revisions, tombstones, meta, file } = env;
+  let revision = meta.get('revision') ?? 0;
+  for (const put of puts) {
+    const { prepared } = put;
+    let current: StoredRecord | undefined;
+    let decision: ReturnType<typeof decidePut>;
+    try {
+      const bytes = snapshots.get(prepared.key);
+      current = bytes === undefined ? undefined : decodeRecord(bytes, prepared.key, file);
+      decision = decidePut(current && recordAsSnapshot(prepared.key, current), prepared, (_a, b) =>
+        sameRecordContent(current!, b, prepared, file),
+      );
+    } catch (err) {
+      put.error = storeError(file, err);
+      continue;
+    }
+    if (decision.result !== 'applied') {
+      put.outcome = {
+        result: decision.result,
+        version: decision.version,
+        revision: current?.revision ?? 0,
+      };
+      continue;
+    }
+    revision++;
+    const record: StoredRecord = {
+      version: decision.version,
+      revision,
+      ts: prepared.ts,
+      source: prepared.source,
+      deleted: prepared.deleted,
+      contentType: prepared.contentType,
+      trace: prepared.trace,
+      storedAt,
+      rawBytes: prepared.state instanceof Uint8Array,
+      stateBytes: prepared.stateBytes,
+    };
+    snapshots.putSync(prepared.key, encodeRecord(record));
+    if (current !== undefined) {
+      revisions.removeSync(current.revision);
+      if (current.deleted) tombstones.removeSync(current.revision);
+    }
+    revisions.putSync(revision, prepared.key);
+    if (prepared.deleted) tombstones.putSync(revision, prepared.key);
+    put.outcome = { result: 'applied', version: decision.version, revision };
+    put.applied = toStoredSnapshot(prepared, decision.version, revision);
+  }
+  meta.putSync('revision', revision);
+  return revision;
+}
+
+/** The current snapshot as the apply rules need it; the state is compared through the record. */
+function recordAsSnapshot(key: string, record: StoredRecord): StoredSnapshot {
+  const snapshot: StoredSnapshot = {
+    key,
+    version: record.version,
+    revision: record.revision,
+    state: undefined,
+    ts: record.ts,
+    source: record.source,
+    deleted: record.deleted,
+    contentType: record.contentType,
+  };
+  return snapshot;
+}
+
+/**
+ * Same content as `sameContent`, cheaply: equal encoded bytes are equal states; different
+ * bytes may still be an equal state (object keys in another order), so then decode and compare.
+ */
+function sameRecordContent(
+  current: StoredRecord,
+  incoming: Snapshot,
+  prepared: PreparedPut,
+  file: string,
+): boolean {
+  if ((current.deleted ?? false) !== (incoming.deleted ?? false)) return false;
+  if ((current.contentType ?? '') !== (incoming.contentType ?? '')) return false;
+  if (current.rawBytes !== prepared.state instanceof Uint8Array) return false;
+  if (Buffer.compare(current.stateBytes, prepared.stateBytes) === 0) return true;
+  if (current.rawBytes) return false;
+  return sameState(decodeRecordState(current, prepared.key, file), prepared.state);
+}

@@ -1,0 +1,195 @@
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
+import { SbmpError } from '../core/errors.js';
+import { checkDataFile } from './lmdb-file-check.js';
+
+/** The layout version this code reads and writes, kept in `meta` under `format`. */
+export const STORE_FORMAT = 1;
+
+/**
+ * The LMDB environment of a store: one file (`<dir>/data.mdb`) with four named databases.
+ *
+ * | database     | key            | value                                   |
+ * |--------------|----------------|-----------------------------------------|
+ * | `snapshots`  | snapshot key   | record (see lmdb-record.ts)             |
+ * | `revisions`  | revision       | key whose latest change it is           |
+ * | `tombstones` | revision       | key, for each retained tombstone        |
+ * | `meta`       | name           | `format`, `revision`, `compacted`       |
+ *
+ * `revisions` holds exactly one entry per stored key, so "changed since R" is a range scan.
+ */
+export interface LmdbEnv {
+  readonly root: RootDatabase;
+  readonly snapshots: Database<Buffer, string>;
+  readonly revisions: Database<string, number>;
+  readonly tombstones: Database<string, number>;
+  readonly meta: Database<number, string>;
+  /** The data file, named in every error about it. */
+  readonly file: string;
+  /** The store's directory, absolute. */
+  readonly path: string;
+}
+
+/** Closes the environment once its writes are flushed; the directory may then be opened again. */
+export async function closeLmdbEnv(env: LmdbEnv): Promise<void> {
+  try {
+    await env.root.flushed;
+    await env.root.close();
+  } finally {
+    openPaths.delete(env.path);
+  }
+}
+
+const OUR_DATABASES = new Set(['snapshots', 'revisions', 'tombstones', 'meta']);
+
+/**
+ * Directories open in this process. Two store objects on one directory would each hand out
+ * revisions and feed their own watches, so a second open is refused instead.
+ */
+const openPaths = new Set<string>();
+
+/**
+ * Opens (creating when absent) the environment in directory `dir`. Checks the data file
+ * before LMDB maps it and the format marker after; anything wrong is `corrupt_store` naming
+ * the file, an unusable path is `bad_config`.
+ *
+ * `sync: false` acknowledges a write once LMDB has committed it to the OS (written to the file
+ * through the page cache; lmdb's `overlappingSync` flushes to disk right after, outside the
+ * write lock). A killed process loses nothing: the kernel still holds the pages and, with the
+ * boot unchanged, LMDB opens the last committed transaction. Power loss may roll back to the
+ * last flushed transaction (consistent, but recent acknowledged writes lost).
+ * `sync: true` turns `overlappingSync` off: each commit is flushed to disk before it resolves.
+ */
+export function openLmdbEnv(dir: string, sync: boolean): LmdbEnv {
+  const path = resolve(dir);
+  const file = dataFileOf(dir);
+  checkDirectory(path);
+  if (openPaths.has(path)) {
+    throw new SbmpError('bad_config', `store ${path} is already open in this process; share that store`, {
+      details: { path },
+    });
+  }
+  const existed = checkDataFile(file) === 'ok';
+  let root: RootDatabase;
+  try {
+    root = open({ path, noSubdir: false, maxDbs: 8, overlappingSync: !sync, noSync: false });
+  } catch (err) {
+    throw openFailure(file, err);
+  }
+  try {
+    const names = existed ? [...root.getKeys({ snapshot: false })].map(String) : [];
+    const foreign = names.filter((name) => !OUR_DATABASES.has(name));
+    if (foreign.length > 0) {
+      throw corrupt(file, `is an LMDB file of something else (it holds ${foreign.slice(0, 3).join(', ')})`);
+    }
+    const env: LmdbEnv = {
+      root,
+      snapshots: root.openDB<Buffer, string>({ name: 'snapshots', encoding: 'binary' }),
+      revisions: root.openDB<string, number>({ name: 'revisions', encoding: 'string' }),
+      tombstones: root.openDB<string, number>({ name: 'tombstones', encoding: 'string' }),
+      meta: root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' }),
+      file,
+      path,
+    };
+    checkFormat(env, names.length > 0);
+    openPaths.add(path);
+    return env;
+  } catch (err) {
+    root.close().catch(() => {});
+    throw err instanceof SbmpError ? err : openFailure(file, err);
+  }
+}
+
+/** A brand-new file gets the marker; an existing one must carry ours. */
+function checkFormat(env: LmdbEnv, hadDatabases: boolean): void {
+  const format = env.meta.get('format');
+  if (format === undefined) {
+    if (hadDatabases && (env.snapshots.getStats() as { entryCount: number }).entryCount > 0) {
+      throw corrupt(env.file, 'holds snapshots but no format marker');
+    }
+    env.root.transactionSync(() => {
+      env.meta.putSync('format', STORE_FORMAT);
+      if (env.meta.get('revision') === undefined) env.meta.putSync('revision', 0);
+      if (env.meta.get('compacted') === undefined) env.meta.putSync('compacted', 0);
+    });
+    return;
+  }
+  if (format !== STORE_FORMAT) {
+    throw corrupt(env.file, `has store format ${String(format)}; this version reads format ${STORE_FORMAT}`);
+  }
+  const revision = env.meta.get('revision');
+  const compacted = env.meta.get('compacted');
+  if (!isCount(revision) || !isCount(compacted) || compacted > revision) {
+    throw corrupt(env.file, `has a damaged meta record (revision ${revision}, compacted ${compacted})`);
+  }
+  const last = [...env.revisions.getKeys({ reverse: true, limit: 1 })][0];
+  if (last !== undefined && (typeof last !== 'number' || last > revision)) {
+    throw corrupt(
+      env.file,
+      `has a revision index beyond its revision counter (${String(last)} > ${revision})`,
+    );
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function checkDirectory(path: string): void {
+  try {
+    if (!statSync(path).isDirectory()) {
+      throw new SbmpError('bad_config', `store path ${path} is not a directory`, { details: { path } });
+    }
+  } catch (err) {
+    if (err instanceof SbmpError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new SbmpError('bad_config', `store path ${path} cannot be used: ${(err as Error).message}`, {
+        cause: err,
+        details: { path },
+      });
+    }
+  }
+}
+
+function openFailure(file: string, err: unknown): SbmpError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/EACCES|EPERM|EROFS|permission|read-only/i.test(message)) {
+    return new SbmpError('bad_config', `store data file ${file} cannot be opened for writing: ${message}`, {
+      cause: err,
+      details: { file },
+    });
+  }
+  return corrupt(file, `cannot be opened by LMDB (${message})`, err);
+}
+
+const LMDB_DAMAGE = /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_BAD_|Invalid key size|Invalid page/;
+
+/**
+ * The error to report for a failed LMDB operation on `file`: errors LMDB raises for damaged
+ * pages become `corrupt_store` naming the file; an `SbmpError` passes through; anything else
+ * is `internal`.
+ */
+export function storeError(file: string, err: unknown): SbmpError {
+  if (err instanceof SbmpError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (LMDB_DAMAGE.test(message)) return corrupt(file, `is damaged (${message})`, err);
+  return new SbmpError('internal', `store data file ${file}: ${message}`, { cause: err, details: { file } });
+}
+
+/** The data file of the store in directory `dir`. */
+export function dataFileOf(dir: string): string {
+  return join(resolve(dir), 'data.mdb');
+}
+
+function corrupt(file: string, why: string, cause?: unknown): SbmpError {
+  return new SbmpError(
+    'corrupt_store',
+    `store data file ${file} ${why}; restore it from a backup or move it away`,
+    {
+      cause,
+      details: { file },
+    },
+  );
+}

@@ -1,0 +1,331 @@
+import { SbmpError } from '../core/errors.js';
+import { validateKey } from '../core/key.js';
+import type { StoredSnapshot } from '../core/snapshot.js';
+import { freezeSnapshot } from '../core/snapshot.js';
+import { decodeListCursor, encodeListCursor, validateListLimit, validatePrefix } from './list-page.js';
+import type { PendingPut } from './lmdb-apply.js';
+import { applyPutsInTransaction } from './lmdb-apply.js';
+import { compactInTransaction } from './lmdb-compact.js';
+import type { LmdbEnv } from './lmdb-env.js';
+import { closeLmdbEnv, dataFileOf, openLmdbEnv, storeError } from './lmdb-env.js';
+import { checkDataFile } from './lmdb-file-check.js';
+import { decodeRecord, recordToSnapshot } from './lmdb-record.js';
+import { verifyInChildProcess } from './lmdb-verify.js';
+import type { ResolvedRetention } from './retention.js';
+import { DEFAULT_MAX_REVISIONS, DEFAULT_TOMBSTONE_MS, resolveRetention } from './retention.js';
+import type {
+  CompactOutcome,
+  ListOptions,
+  ListPage,
+  PutOptions,
+  PutOutcome,
+  RetentionPolicy,
+  SnapshotInput,
+  Store,
+  StoreCapabilities,
+  Watch,
+  WatchOptions,
+} from './types.js';
+import type { InputDefaults } from './validate.js';
+import { DEFAULT_MAX_STATE_BYTES, preparePut } from './validate.js';
+import type { IndexPage } from './watch-hub.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface LmdbStoreOptions {
+  /** Directory of the store; created when absent. The data file is `<path>/data.mdb`. */
+  readonly path: string;
+  /**
+   * `false` (default): a put is acknowledged once committed to the OS; survives `kill -9`, not
+   * power loss. `true`: once flushed to disk too; survives power loss, at a lower put rate
+   * (see docs/STORAGE.md for measured rates).
+   */
+  readonly sync?: boolean;
+  /** `source` of snapshots put without one. Default `'sbmp'`. */
+  readonly source?: string;
+  /** Wall clock in ms: default `ts` of puts and the age of tombstones. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Largest state in bytes. Default 1 MiB; larger states are `too_large`. */
+  readonly maxStateBytes?: number;
+  /** What `compact()` without a policy keeps. Defaults: tombstones 24 h, 1,000,000 revisions. */
+  readonly retention?: RetentionPolicy;
+  /**
+   * How much of an existing data file to check before use. `'header'` (default): its LMDB meta
+   * pages and our format marker, which catches truncated and foreign files at no cost.
+   * `'full'`: also read every record and index entry, in a child process (a damaged page can
+   * crash LMDB), which catches damage inside the file; costs a read of the whole store.
+   */
+  readonly verify?: 'header' | 'full';
+}
+
+/** Opens the embedded store in `options.path`. Fails with `corrupt_store` or `bad_config`, naming the file. */
+export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
+  if (
+    options === null ||
+    typeof options !== 'object' ||
+    typeof options.path !== 'string' ||
+    options.path === ''
+  ) {
+    throw new SbmpError('bad_config', 'options.path must be a non-empty directory path');
+  }
+  const maxStateBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
+  if (!Number.isSafeInteger(maxStateBytes) || maxStateBytes < 1) {
+    throw new SbmpError('bad_config', 'options.maxStateBytes must be a positive integer');
+  }
+  const clock = options.clock ?? Date.now;
+  const retention = resolveRetention(options.retention, {
+    tombstoneMs: DEFAULT_TOMBSTONE_MS,
+    maxRevisions: DEFAULT_MAX_REVISIONS,
+  });
+  const sync = options.sync ?? false;
+  const verify = options.verify ?? 'header';
+  if (verify !== 'header' && verify !== 'full') {
+    throw new SbmpError('bad_config', `options.verify must be 'header' or 'full', got ${String(verify)}`);
+  }
+  if (verify === 'full' && checkDataFile(dataFileOf(options.path)) === 'ok') {
+    await verifyInChildProcess(options.path, dataFileOf(options.path));
+  }
+  const env = openLmdbEnv(options.path, sync);
+  return new LmdbStore(env, sync, { maxStateBytes, source: options.source ?? 'sbmp', clock }, retention);
+}
+
+/** The puts of one event-loop turn: decided in one write transaction, acknowledged together. */
+interface Batch {
+  readonly puts: PendingPut[];
+  /** The revision counter after the batch's transaction. */
+  revision: number;
+  settled: boolean;
+  failure?: unknown;
+}
+
+/**
+ * The embedded store on LMDB. Puts issued in one event-loop turn are applied in one write
+ * transaction (lmdb batches a turn's writes), each decided inside that transaction, so
+ * concurrent puts to one key are serialized and `next` versions and revisions are assigned
+ * atomically. A put resolves only after its transaction commits. Reads are synchronous LMDB
+ * reads of committed data. One process at a time should use a data directory.
+ */
+export class LmdbStore implements Store {
+  readonly kind = 'lmdb';
+  readonly capabilities: StoreCapabilities;
+  /** The data file, `<path>/data.mdb`. */
+  readonly file: string;
+  readonly #env: LmdbEnv;
+  readonly #hub: WatchHub;
+  readonly #inputDefaults: InputDefaults;
+  readonly #retention: ResolvedRetention;
+  /** Batches in transaction order; settled ones leave from the front, so watchers see revision order. */
+  readonly #inFlight: Batch[] = [];
+  #openBatch: Batch | undefined;
+  #lastCommit: Promise<unknown> = Promise.resolve();
+  #committedRevision: number;
+  #compactedRevision: number;
+  /** Raised as soon as a compaction decides, before it commits, so a new watch resyncs rather than miss a delete. */
+  #compactingRevision = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** Use `openLmdbStore`. */
+  constructor(env: LmdbEnv, sync: boolean, inputDefaults: InputDefaults, retention: ResolvedRetention) {
+    this.#env = env;
+    this.file = env.file;
+    this.capabilities = { durable: true, syncedToDisk: sync, replicated: false };
+    this.#inputDefaults = inputDefaults;
+    this.#retention = retention;
+    this.#committedRevision = env.meta.get('revision') ?? 0;
+    this.#compactedRevision = env.meta.get('compacted') ?? 0;
+    this.#hub = new WatchHub({
+      readIndex: (after, maxEntries, matches) => this.#readIndex(after, maxEntries, matches),
+      readKey: (key) => this.#read(key),
+      committedRevision: () => this.#committedRevision,
+      compactedRevision: () => Math.max(this.#compactedRevision, this.#compactingRevision),
+    });
+  }
+
+  put(input: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
+    try {
+      this.#checkOpen();
+      const prepared = preparePut(input, options, this.#inputDefaults);
+      return new Promise((resolve, reject) => this.#enqueue({ prepared, resolve, reject }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async get(key: string): Promise<StoredSnapshot | undefined> {
+    this.#checkOpen();
+    return this.#read(validateKey(key));
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    this.#checkOpen();
+    validatePrefix(prefix);
+    const limit = validateListLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeListCursor(options.cursor, prefix);
+    try {
+      return this.#listFrom(prefix, after, limit, options.includeDeleted ?? false);
+    } catch (err) {
+      throw storeError(this.file, err);
+    }
+  }
+
+  #listFrom(prefix: string, after: string | undefined, limit: number, includeDeleted: boolean): ListPage {
+    const items: StoredSnapshot[] = [];
+    let more = false;
+    for (const { key, value } of this.#env.snapshots.getRange({ start: after ?? prefix })) {
+      if (key === after) continue;
+      if (!key.startsWith(prefix)) break;
+      const record = decodeRecord(value, key, this.file);
+      if (record.deleted && !includeDeleted) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(recordToSnapshot(key, record, this.file));
+    }
+    return more ? { items, cursor: encodeListCursor(items[items.length - 1]!.key) } : { items };
+  }
+
+  watch(pattern: string, options?: WatchOptions): Watch {
+    this.#checkOpen();
+    return this.#hub.open(pattern, options);
+  }
+
+  async compact(retention?: RetentionPolicy): Promise<CompactOutcome> {
+    this.#checkOpen();
+    const policy = resolveRetention(retention, this.#retention);
+    let outcome: CompactOutcome;
+    try {
+      outcome = await this.#env.root.childTransaction(() => {
+        // Decided on the main thread inside the transaction: the floor is read at the same moment.
+        const decided = compactInTransaction(
+          this.#env,
+          policy,
+          this.#inputDefaults.clock(),
+          this.#hub.backlogFloor(),
+        );
+        this.#compactingRevision = Math.max(this.#compactingRevision, decided.compactedRevision);
+        return decided;
+      });
+    } catch (err) {
+      throw storeError(this.file, err);
+    }
+    this.#compactedRevision = Math.max(this.#compactedRevision, outcome.compactedRevision);
+    return outcome;
+  }
+
+  currentRevision(): number {
+    this.#checkOpen();
+    return this.#committedRevision;
+  }
+
+  /** Waits for puts in flight to be acknowledged, ends watches, flushes and closes the file. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = (async () => {
+        await this.#lastCommit.catch(() => {});
+        this.#hub.close();
+        await closeLmdbEnv(this.#env);
+      })();
+    }
+    return this.#closing;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new SbmpError('closed', `the store at ${this.file} is closed`);
+  }
+
+  #read(key: string): StoredSnapshot | undefined {
+    const bytes = this.#env.snapshots.get(key);
+    return bytes === undefined
+      ? undefined
+      : recordToSnapshot(key, decodeRecord(bytes, key, this.file), this.file);
+  }
+
+  #enqueue(put: PendingPut): void {
+    let batch = this.#openBatch;
+    if (batch === undefined) {
+      const created: Batch = { puts: [], revision: 0, settled: false };
+      batch = created;
+      this.#openBatch = created;
+      this.#inFlight.push(created);
+      // A child transaction: if anything native fails mid-batch, none of its writes commit.
+      const committed = this.#env.root.childTransaction(() => {
+        if (this.#openBatch === created) this.#openBatch = undefined;
+        this.#applyBatch(created);
+      });
+      this.#lastCommit = committed.then(
+        () => this.#settle(created, undefined),
+        (err: unknown) => this.#settle(created, err),
+      );
+    }
+    batch.puts.push(put);
+  }
+
+  /** Runs inside the write transaction. */
+  #applyBatch(batch: Batch): void {
+    batch.revision = applyPutsInTransaction(this.#env, batch.puts, this.#inputDefaults.clock());
+  }
+
+  #settle(batch: Batch, failure: unknown): void {
+    batch.settled = true;
+    batch.failure = failure;
+    while (this.#inFlight.length > 0 && this.#inFlight[0]!.settled) {
+      const done = this.#inFlight.shift()!;
+      if (done.failure === undefined) this.#acknowledge(done);
+      else this.#fail(done);
+    }
+  }
+
+  #acknowledge(batch: Batch): void {
+    this.#committedRevision = Math.max(this.#committedRevision, batch.revision);
+    for (const put of batch.puts) {
+      if (put.applied !== undefined) this.#hub.publish(freezeSnapshot(put.applied));
+    }
+    for (const put of batch.puts) {
+      if (put.error !== undefined) put.reject(put.error);
+      else put.resolve(put.outcome!);
+    }
+  }
+
+  #fail(batch: Batch): void {
+    const error =
+      batch.failure instanceof SbmpError
+        ? batch.failure
+        : new SbmpError('unavailable', `writing to ${this.file} failed: ${String(batch.failure)}`, {
+            cause: batch.failure,
+            details: { file: this.file },
+          });
+    for (const put of batch.puts) put.reject(error);
+  }
+
+  #readIndex(after: number, maxEntries: number, matches: (key: string) => boolean): IndexPage {
+    const { root, snapshots, revisions, meta } = this.#env;
+    const transaction = root.useReadTransaction();
+    try {
+      const items: StoredSnapshot[] = [];
+      let examined = 0;
+      let scannedTo = after;
+      for (const { key: revision, value: key } of revisions.getRange({
+        start: after + 1,
+        limit: maxEntries,
+        transaction,
+      })) {
+        examined++;
+        scannedTo = revision;
+        if (!matches(key)) continue;
+        const bytes = snapshots.get(key, { transaction });
+        if (bytes === undefined) continue;
+        const record = decodeRecord(bytes, key, this.file);
+        if (record.revision === revision) items.push(recordToSnapshot(key, record, this.file));
+      }
+      const end = examined < maxEntries;
+      if (end) scannedTo = Math.max(scannedTo, meta.get('revision', { transaction }) ?? 0);
+      return { items, scannedTo, end };
+    } catch (err) {
+      throw storeError(this.file, err);
+    } finally {
+      transaction.done();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The in-memory revision index: which key changed at which revision, one live entry per key.
+ *
+ *   entries: [r3 a] [r5 b] [r7 a] [r8 c] [r9 b]     (appended in revision order)
+ *   live:      x      x     a@7    c@8    b@9       (a and b moved on; their old entries are dead)
+ *
+ * Appending is O(1) and a dead entry is only marked, so a put never shifts the array; a read
+ * finds its start by binary search. When dead entries outnumber live ones the array is rebuilt,
+ * which keeps memory within twice the live size at amortized O(1) per put.
+ */
+export class RevisionLog {
+  #revisions: number[] = [];
+  #keys: (string | undefined)[] = [];
+  /** Position in the arrays of each key's live entry. */
+  #positionOf = new Map<string, number>();
+  #dead = 0;
+
+  get size(): number {
+    return this.#positionOf.size;
+  }
+
+  /** Records that `key` changed at `revision` (higher than any before), superseding its older entry. */
+  append(key: string, revision: number): void {
+    this.remove(key);
+    this.#positionOf.set(key, this.#revisions.length);
+    this.#revisions.push(revision);
+    this.#keys.push(key);
+  }
+
+  /** Forgets `key` (its tombstone was compacted away). */
+  remove(key: string): void {
+    const position = this.#positionOf.get(key);
+    if (position === undefined) return;
+    this.#keys[position] = undefined;
+    this.#positionOf.delete(key);
+    this.#dead++;
+    if (this.#dead > 1024 && this.#dead > this.#positionOf.size) this.#rebuild();
+  }
+
+  /**
+   * Up to `maxEntries` live entries with revision > `after`, in revision order, calling `visit`
+   * for each. Returns the revision of the last entry examined and whether the log ended.
+   */
+  scan(after: number, maxEntries: number, visit: (key: string, revision: number) => void) {
+    let i = this.#firstAfter(after);
+    let examined = 0;
+    let scannedTo = after;
+    while (i < this.#revisions.length && examined < maxEntries) {
+      const key = this.#keys[i];
+      if (key !== undefined) {
+        examined++;
+        scannedTo = this.#revisions[i]!;
+        visit(key, scannedTo);
+      }
+      i++;
+    }
+    return { scannedTo, end: i >= this.#revisions.length };
+  }
+
+  #firstAfter(after: number): number {
+    let lo = 0;
+    let hi = this.#revisions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#revisions[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #rebuild(): void {
+    const revisions: number[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < this.#keys.length; i++) {
+      const key = this.#keys[i];
+      if (key === undefined) continue;
+      this.#positionOf.set(key, keys.length);
+      revisions.push(this.#revisions[i]!);
+      keys.push(key);
+    }
+    this.#revisions = revisions;
+    this.#keys = keys;
+    this.#dead = 0;
+  }
+}

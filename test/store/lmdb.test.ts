@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { open } from 'lmdb';
+import { isSbmpError } from '../../src/index.js';
+import { openLmdbStore } from '../../src/store/lmdb.js';
+import { runStoreContract } from './contract.js';
+import { collect, rejectsCode, snapshotsOf } from './helpers.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sbmp-lmdb-'));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+runStoreContract({
+  name: 'lmdb',
+  create: async (options) => openLmdbStore({ ...options, path: join(await tempDir(), 'store') }),
+});
+
+async function rejectsCorrupt(promise: Promise<unknown>, file: string): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isSbmpError(err, 'corrupt_store'), String(err));
+    assert.ok(err.message.includes(file), `message names the file: ${err.message}`);
+    return true;
+  });
+}
+
+describe('LmdbStore', () => {
+  it('keeps snapshots, revisions, tombstones and the compacted revision across reopen', async () => {
+    const path = join(await tempDir(), 'store');
+    let clock = 1000;
+    const store = await openLmdbStore({ path, clock: () => clock });
+    assert.deepEqual(store.capabilities, { durable: true, syncedToDisk: false, replicated: false });
+    await store.put({ key: 'k/1', version: 3, state: { a: [1, 'x'] } });
+    await store.put({
+      key: 'k/2',
+      version: 1,
+      state: new Uint8Array([1, 2]),
+      contentType: 'application/x-raw',
+    });
+    await store.put({ key: 'k/3', version: 4, state: null, deleted: true });
+    await store.put({ key: 'k/4', version: 1, state: 1 });
+    await store.put({ key: 'k/4', version: 2, state: null, deleted: true });
+    clock = 5000;
+    assert.equal(
+      (await store.compact({ tombstoneMs: 10_000 })).removedTombstones,
+      0,
+      'young tombstones stay',
+    );
+    clock = 100_000;
+    const compacted = await store.compact({ tombstoneMs: 60_000 });
+    assert.deepEqual(compacted, { removedTombstones: 2, removedRevisions: 2, compactedRevision: 5 });
+    await store.put({ key: 'k/5', state: 'late' });
+    await store.close();
+
+    const reopened = await openLmdbStore({ path });
+    assert.equal(reopened.currentRevision(), 6);
+    assert.deepEqual((await reopened.get('k/1'))?.state, { a: [1, 'x'] });
+    assert.deepEqual((await reopened.get('k/2'))?.state, new Uint8Array([1, 2]));
+    assert.equal(await reopened.get('k/3'), undefined);
+    assert.equal((await reopened.put({ key: 'k/1', version: 2, state: 'old' })).result, 'stale');
+    const resync = await collect(reopened.watch('k/>', { sinceRevision: 2 }), (e) => e.kind === 'synced');
+    assert.deepEqual(resync[0], { kind: 'resync', compactedRevision: 5 });
+    const resumed = await collect(reopened.watch('k/>', { sinceRevision: 5 }), (e) => e.kind === 'synced');
+    assert.deepEqual(
+      snapshotsOf(resumed).map((s) => [s.key, s.revision]),
+      [['k/5', 6]],
+    );
+    assert.equal((await reopened.put({ key: 'k/6', state: 1 })).revision, 7, 'revisions continue');
+    await reopened.close();
+  });
+
+  it('drops tombstones more than maxRevisions behind', async () => {
+    const store = await openLmdbStore({ path: join(await tempDir(), 'store') });
+    await store.put({ key: 'm/1', version: 1, state: null, deleted: true });
+    for (let i = 0; i < 10; i++) await store.put({ key: `m/x${i}`, state: i });
+    assert.equal(
+      (await store.compact({ tombstoneMs: Number.POSITIVE_INFINITY, maxRevisions: 10 })).removedTombstones,
+      0,
+    );
+    await store.put({ key: 'm/y', state: 1 });
+    assert.equal(
+      (await store.compact({ tombstoneMs: Number.POSITIVE_INFINITY, maxRevisions: 10 })).removedTombstones,
+      1,
+    );
+    await rejectsCode(store.compact({ maxRevisions: -1 }), 'bad_config');
+    await store.close();
+  });
+
+  it('with sync: true declares and keeps durability', async () => {
+    const path = join(await tempDir(), 'store');
+    const store = await openLmdbStore({ path, sync: true });
+    assert.equal(store.capabilities.syncedToDisk, true);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.put({ key: `s/${i}`, state: i })));
+    await store.close();
+    const reopened = await openLmdbStore({ path });
+    assert.equal(reopened.currentRevision(), 20);
+    await reopened.close();
+  });
+
+  it('refuses an LMDB file of something else, or of a newer format, naming the file', async () => {
+    const foreignPath = join(await tempDir(), 'foreign');
+    const foreign = open({ path: foreignPath });
+    await foreign.openDB({ name: 'users' }).put('u1', { name: 'x' });
+    await foreign.close();
+    await rejectsCorrupt(openLmdbStore({ path: foreignPath }), join(foreignPath, 'data.mdb'));
+
+    const newerPath = join(await tempDir(), 'newer');
+    await (await openLmdbStore({ path: newerPath })).close();
+    const raw = open({ path: newerPath });
+    await raw.openDB({ name: 'meta' }).put('format', 99);
+    await raw.close();
+    await rejectsCorrupt(openLmdbStore({ path: newerPath }), join(newerPath, 'data.mdb'));
+  });
+
+  it('reports a damaged record as corrupt_store naming the file', async () => {
+    const path = join(await tempDir(), 'store');
+    const store = await openLmdbStore({ path });
+    await store.put({ key: 'r/1', state: { fine: true } });
+    await store.close();
+    const raw = open({ path });
+    const snapshots = raw.openDB({ name: 'snapshots', encoding: 'binary' });
+    const bytes = Buffer.from(snapshots.get('r/1') as Buffer);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    await snapshots.put('r/1', bytes);
+    await raw.close();
+    const reopened = await openLmdbStore({ path });
+    await rejectsCorrupt(reopened.get('r/1'), join(path, 'data.mdb'));
+    await rejectsCorrupt(reopened.list('r/'), join(path, 'data.mdb'));
+    await rejectsCorrupt(reopened.put({ key: 'r/1', state: 'x' }), join(path, 'data.mdb'));
+    assert.equal((await reopened.put({ key: 'r/2', state: 'x' })).result, 'applied', 'other keys still work');
+    await reopened.close();
+  });
+
+  it('refuses a path that is a file, or an empty one, with bad_config', async () => {
+    const file = join(await tempDir(), 'plain-file');
+    await writeFile(file, 'x');
+    await rejectsCode(openLmdbStore({ path: file }), 'bad_config');
+    await rejectsCode(openLmdbStore({ path: '' }), 'bad_config');
+    await rejectsCode(openLmdbStore({ path: join(await tempDir(), 's'), maxStateBytes: 0 }), 'bad_config');
+  });
+});
