@@ -288,10 +288,12 @@ describe('select commits exactly one operation', () => {
 
           const stop = new AbortController();
           const consumers = Array.from({ length: CONSUMERS }, async () => {
-            for (let n = 0; n < PRODUCERS * SENDS_EACH + 1 && !stop.signal.aborted; n++) {
+            // Every wait is bounded, so a consumer re-picks its channels: a consumer blocked for
+            // good on channels no remaining producer targets would deadlock the test, not select.
+            // Consumers run until the producers are done (bounded by the count and `within`).
+            for (let n = 0; n < 1_000_000 && !stop.signal.aborted; n++) {
               const from = pick();
-              const options =
-                random() < 0.2 ? { timeoutMs: 1, signal: stop.signal } : { signal: stop.signal };
+              const options = { timeoutMs: random() < 0.2 ? 1 : 10, signal: stop.signal };
               const outcome = await select(
                 from.map((ch) => ch.recvCase()),
                 options,
