@@ -1,0 +1,401 @@
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import type {
+  Frame,
+  HelloFrame,
+  PublishFrame,
+  StateEncoding,
+  SubscribeFrame,
+} from '../../codec/frame-types.js';
+import { PROTOCOL_VERSION } from '../../codec/frame-types.js';
+import { decodeFrame, encodeFrame } from '../../codec/frames.js';
+import { closeCodeForError, WS_CLOSE } from '../../codec/ws-protocol.js';
+import type { SbmpErrorCode } from '../../core/errors.js';
+import { SbmpError } from '../../core/errors.js';
+import { compilePattern } from '../../core/key.js';
+import type { SnapshotInput } from '../../store/types.js';
+import type { ConnectionStats, ServerContext, StreamConnection } from '../context.js';
+import { Subscription } from '../fanout/subscription.js';
+import { asSbmpError } from '../publish.js';
+import { WsDeliveries } from './deliveries.js';
+import { errorFrameOf, publishInputOf } from './frame-mapping.js';
+
+/** Reconnect hint in GOAWAY: soon after a shutdown (another instance may be up), a little later for a slow consumer. */
+const SHUTDOWN_RECONNECT_MS = 250;
+const SLOW_CONSUMER_RECONNECT_MS = 1000;
+/** After sending a close frame, time the peer gets to answer before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+type State = 'hello' | 'open' | 'draining' | 'closed';
+
+/**
+ * One WebSocket client. HELLO first (within `helloTimeoutMs`), then PUBLISH, SUBSCRIBE,
+ * UNSUBSCRIBE and PING in any order. Every refusal is an ERROR frame with a precise code;
+ * the connection is closed only for protocol breaches (text messages, no HELLO, too many bad
+ * frames) and slow consumers, never for a refused publish.
+ */
+export class WsConnection implements StreamConnection {
+  readonly id: number;
+  readonly kind = 'ws' as const;
+  readonly #ws: WebSocket;
+  readonly #ctx: ServerContext;
+  readonly #remote: string;
+  readonly #openedAt = Date.now();
+  readonly #inFlight = new Set<number>();
+  readonly #subscriptions = new Map<number, Subscription>();
+  #state: State = 'hello';
+  #encoding: StateEncoding = 'msgpack';
+  #deliveries: WsDeliveries;
+  #helloTimer: NodeJS.Timeout | undefined;
+  #badFrames = 0;
+  #idleWaiter: (() => void) | undefined;
+  #closed: Promise<void>;
+  #markClosed!: () => void;
+
+  constructor(ws: WebSocket, request: IncomingMessage, ctx: ServerContext) {
+    this.id = ctx.connections.nextId();
+    this.#ws = ws;
+    this.#ctx = ctx;
+    this.#remote = request.socket.remoteAddress ?? 'unknown';
+    this.#closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
+    this.#deliveries = this.#makeDeliveries(this.#encoding);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('close', () => this.#onClose());
+    ws.on('error', (err) => ctx.logger?.debug({ err, connection: this.id }, 'websocket error'));
+    this.#helloTimer = setTimeout(() => this.#helloTimeout(), ctx.limits.helloTimeoutMs);
+    ctx.connections.add(this);
+  }
+
+  stats(): ConnectionStats {
+    let pendingKeys = 0;
+    let conflated = 0;
+    for (const subscription of this.#subscriptions.values()) {
+      pendingKeys += subscription.pendingKeys;
+      conflated += subscription.conflated;
+    }
+    return {
+      id: this.id,
+      kind: this.kind,
+      remote: this.#remote,
+      openedAt: this.#openedAt,
+      subscriptions: this.#subscriptions.size,
+      pendingKeys,
+      bufferedBytes: this.#deliveries.bufferedBytes,
+      waitingForDrain: this.#deliveries.subscriber.waitingForDrain,
+      delivered: this.#deliveries.delivered,
+      conflated,
+    };
+  }
+
+  /** GOAWAY 'shutdown', let in-flight publishes finish (within `drainMs`), then close with 1001. */
+  async shutdown(drainMs: number): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (this.#state !== 'draining') {
+      this.#state = 'draining';
+      this.#deliveries.subscriber.flushNow();
+      this.#send({ type: 'goaway', reason: 'shutdown', reconnectAfterMs: SHUTDOWN_RECONNECT_MS });
+    }
+    if (this.#inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.#idleWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.#close(WS_CLOSE.goingAway, 'shutdown');
+    await this.#closed;
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  #makeDeliveries(encoding: StateEncoding): WsDeliveries {
+    return new WsDeliveries(
+      {
+        send: (bytes, onSent) => {
+          if (this.#state === 'closed') {
+            onSent();
+            return;
+          }
+          this.#ws.send(bytes, () => onSent());
+        },
+        slow: (subscription) => this.#slowConsumer(subscription),
+        failed: (subscription, error) => {
+          this.#dropSubscription(subscription);
+          this.#sendError(error, { subscriptionId: subscription.id });
+        },
+      },
+      {
+        encoding,
+        maxFrameBytes: this.#ctx.limits.maxFrameBytes,
+        highWaterBytes: this.#ctx.limits.sendHighWaterBytes,
+        metrics: this.#ctx.metrics,
+      },
+    );
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    if (!isBinary) {
+      this.#sendError(new SbmpError('bad_frame', 'text messages are not part of SBMP; send binary frames'));
+      this.#close(WS_CLOSE.unsupportedData, 'text message');
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(toBytes(data), { maxFrameBytes: this.#ctx.limits.maxFrameBytes });
+    } catch (err) {
+      if (this.#state === 'hello') this.#fatal(asSbmpError(err));
+      else this.#badFrame(asSbmpError(err));
+      return;
+    }
+    if (this.#state === 'hello') {
+      if (frame.type === 'hello') this.#hello(frame);
+      else
+        this.#fatal(
+          new SbmpError('bad_frame', `the first frame must be HELLO, got ${frame.type.toUpperCase()}`),
+        );
+      return;
+    }
+    switch (frame.type) {
+      case 'publish':
+        this.#publish(frame);
+        return;
+      case 'subscribe':
+        this.#subscribe(frame);
+        return;
+      case 'unsubscribe': {
+        const subscription = this.#subscriptions.get(frame.subscriptionId);
+        if (subscription !== undefined) this.#dropSubscription(subscription);
+        return;
+      }
+      case 'ping':
+        this.#send({ type: 'pong', nonce: frame.nonce });
+        return;
+      case 'hello':
+        this.#badFrame(new SbmpError('bad_frame', 'HELLO was already received on this connection'));
+        return;
+      default:
+        this.#badFrame(
+          new SbmpError('bad_frame', `${frame.type.toUpperCase()} frames are sent by servers, not clients`),
+        );
+    }
+  }
+
+  #hello(frame: HelloFrame): void {
+    clearTimeout(this.#helloTimer);
+    if (frame.protocolVersion !== PROTOCOL_VERSION) {
+      this.#fatal(
+        new SbmpError(
+          'bad_request',
+          `protocol version ${frame.protocolVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+          { details: { protocolVersion: PROTOCOL_VERSION } },
+        ),
+      );
+      return;
+    }
+    this.#state = 'open';
+    if (frame.stateEncoding !== this.#encoding) {
+      // Nothing has been subscribed yet, so the deliveries can be swapped for the chosen encoding.
+      this.#encoding = frame.stateEncoding;
+      this.#deliveries = this.#makeDeliveries(this.#encoding);
+    }
+    const limits = this.#ctx.limits;
+    this.#send({
+      type: 'welcome',
+      protocolVersion: PROTOCOL_VERSION,
+      serverId: this.#ctx.serverId,
+      maxFrameBytes: limits.maxFrameBytes,
+      maxStateBytes: limits.maxStateBytes,
+      maxSubscriptions: limits.maxSubscriptionsPerConnection,
+      maxInFlight: limits.maxInFlightPerConnection,
+      revision: this.#ctx.hub.revision,
+    });
+  }
+
+  #publish(frame: PublishFrame): void {
+    const requestId = frame.requestId;
+    const refuse = (code: SbmpErrorCode, message: string, details?: Record<string, unknown>) =>
+      this.#sendError(new SbmpError(code, message, details === undefined ? {} : { details }), { requestId });
+    if (this.#state === 'draining') {
+      refuse('unavailable', 'the server is shutting down; publish elsewhere or after reconnecting');
+      return;
+    }
+    if (this.#inFlight.has(requestId)) {
+      this.#badFrame(new SbmpError('bad_frame', `request id ${requestId} is already in flight`), {
+        requestId,
+      });
+      return;
+    }
+    const limits = this.#ctx.limits;
+    if (this.#inFlight.size >= limits.maxInFlightPerConnection) {
+      refuse('limit_exceeded', `more than ${limits.maxInFlightPerConnection} publishes awaiting their ACK`, {
+        limit: limits.maxInFlightPerConnection,
+      });
+      return;
+    }
+    if (frame.state.length > limits.maxStateBytes) {
+      refuse(
+        'too_large',
+        `state is ${frame.state.length} bytes, more than the ${limits.maxStateBytes}-byte limit`,
+        {
+          key: frame.key,
+          size: frame.state.length,
+          limit: limits.maxStateBytes,
+        },
+      );
+      return;
+    }
+    let input: SnapshotInput;
+    try {
+      input = publishInputOf(frame, this.#encoding);
+    } catch (err) {
+      this.#sendError(asSbmpError(err), { requestId });
+      return;
+    }
+    this.#inFlight.add(requestId);
+    const options = frame.ifVersion === undefined ? undefined : { ifVersion: frame.ifVersion };
+    this.#ctx.publisher.publish(input, options, `addr:${this.#remote}`, 'ws').then(
+      (outcome) => {
+        this.#settled(requestId);
+        this.#send({ type: 'ack', requestId, ...outcome });
+      },
+      (err: unknown) => {
+        this.#settled(requestId);
+        this.#sendError(asSbmpError(err), { requestId });
+      },
+    );
+  }
+
+  #settled(requestId: number): void {
+    this.#inFlight.delete(requestId);
+    if (this.#inFlight.size === 0 && this.#idleWaiter !== undefined) {
+      const wake = this.#idleWaiter;
+      this.#idleWaiter = undefined;
+      wake();
+    }
+  }
+
+  #subscribe(frame: SubscribeFrame): void {
+    const subscriptionId = frame.subscriptionId;
+    const limits = this.#ctx.limits;
+    const refuse = (error: SbmpError) => this.#sendError(error, { subscriptionId });
+    if (this.#state === 'draining') {
+      refuse(new SbmpError('unavailable', 'the server is shutting down; subscribe after reconnecting'));
+      return;
+    }
+    if (this.#subscriptions.has(subscriptionId)) {
+      refuse(new SbmpError('bad_request', `subscription id ${subscriptionId} is already in use`));
+      return;
+    }
+    if (this.#subscriptions.size >= limits.maxSubscriptionsPerConnection) {
+      refuse(
+        new SbmpError('limit_exceeded', `more than ${limits.maxSubscriptionsPerConnection} subscriptions`, {
+          details: { limit: limits.maxSubscriptionsPerConnection },
+        }),
+      );
+      return;
+    }
+    let pattern: ReturnType<typeof compilePattern>;
+    try {
+      pattern = compilePattern(frame.pattern);
+    } catch (err) {
+      refuse(asSbmpError(err));
+      return;
+    }
+    const subscription = new Subscription({
+      id: subscriptionId,
+      pattern,
+      sinceRevision: frame.sinceRevision,
+      maxPendingKeys: limits.maxPendingKeysPerSubscriber,
+      store: this.#ctx.store,
+      feed: this.#ctx.hub,
+      owner: this.#deliveries.subscriber,
+      metrics: this.#ctx.metrics,
+    });
+    // A store that refuses the watch outright has already failed (and answered) the subscription.
+    if (subscription.phase === 'closed') return;
+    this.#subscriptions.set(subscriptionId, subscription);
+    this.#ctx.metrics.subscriptions.inc();
+  }
+
+  #dropSubscription(subscription: Subscription): void {
+    subscription.close();
+    this.#deliveries.subscriber.forget(subscription);
+    if (this.#subscriptions.get(subscription.id) === subscription) {
+      this.#subscriptions.delete(subscription.id);
+      this.#ctx.metrics.subscriptions.dec();
+    }
+  }
+
+  #slowConsumer(subscription: Subscription): void {
+    if (this.#state === 'closed') return;
+    this.#ctx.metrics.slowConsumers.inc();
+    this.#ctx.logger?.warn(
+      { connection: this.id, subscription: subscription.id, pattern: subscription.pattern.source },
+      'slow consumer: too many keys pending; closing',
+    );
+    this.#send({ type: 'goaway', reason: 'slow_consumer', reconnectAfterMs: SLOW_CONSUMER_RECONNECT_MS });
+    this.#close(WS_CLOSE.goingAway, 'slow consumer');
+  }
+
+  #helloTimeout(): void {
+    if (this.#state !== 'hello') return;
+    this.#fatal(new SbmpError('timeout', `no HELLO within ${this.#ctx.limits.helloTimeoutMs} ms`));
+  }
+
+  #badFrame(error: SbmpError, ids: { requestId?: number } = {}): void {
+    this.#badFrames++;
+    if (this.#badFrames > this.#ctx.limits.maxBadFrames) {
+      this.#fatal(
+        new SbmpError('bad_frame', `more than ${this.#ctx.limits.maxBadFrames} bad frames: ${error.message}`),
+      );
+      return;
+    }
+    this.#sendError(error, ids);
+  }
+
+  /** Answers with ERROR, then closes with the code matching the error. */
+  #fatal(error: SbmpError): void {
+    this.#sendError(error);
+    this.#close(closeCodeForError(error.code), error.code);
+  }
+
+  #sendError(error: SbmpError, ids: { requestId?: number; subscriptionId?: number } = {}): void {
+    this.#send(errorFrameOf(error, ids));
+  }
+
+  #send(frame: Frame): void {
+    if (this.#state === 'closed') return;
+    this.#deliveries.sendFrame(encodeFrame(frame));
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#ws.close(code, reason);
+    // A peer that stopped reading never answers the close frame queued behind its backlog.
+    setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  #onClose(): void {
+    this.#state = 'closed';
+    clearTimeout(this.#helloTimer);
+    this.#deliveries.subscriber.close();
+    for (const subscription of [...this.#subscriptions.values()]) this.#dropSubscription(subscription);
+    this.#ctx.connections.delete(this);
+    this.#idleWaiter?.();
+    this.#markClosed();
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

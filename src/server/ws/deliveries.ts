@@ -1,0 +1,117 @@
+import type { StateEncoding } from '../../codec/frame-types.js';
+import type { SnapshotsHeader } from '../../codec/frames.js';
+import {
+  encodeSnapshotsFrame,
+  SNAPSHOTS_FRAME_OVERHEAD_MAX,
+  snapshotEntryFrameBytes,
+} from '../../codec/frames.js';
+import type { SbmpError } from '../../core/errors.js';
+import type { DeliveryTransport } from '../fanout/subscriber.js';
+import { Subscriber } from '../fanout/subscriber.js';
+import type { Batch, Subscription } from '../fanout/subscription.js';
+import type { ServerMetrics } from '../metrics.js';
+import { observeDeliveryAge } from '../metrics.js';
+
+/** What the WebSocket deliveries need from their connection. */
+export interface WsDeliveryHooks {
+  /** Sends one binary message; `onSent` runs once the socket has taken it (or failed). */
+  send(bytes: Uint8Array, onSent: () => void): void;
+  slow(subscription: Subscription): void;
+  failed(subscription: Subscription, error: SbmpError): void;
+}
+
+export interface WsDeliveryOptions {
+  readonly encoding: StateEncoding;
+  readonly maxFrameBytes: number;
+  readonly highWaterBytes: number;
+  readonly metrics: ServerMetrics;
+}
+
+/**
+ * Writes subscriptions' batches to one WebSocket as SNAPSHOTS frames. Each frame is assembled
+ * from entries encoded once per snapshot (shared with every other subscriber), and cut to fit
+ * `maxFrameBytes`. Every frame carries the subscription's resume point in `revision` once it has
+ * one, so a client resumes from there rather than from the highest entry revision it saw
+ * (conflation can deliver a newer key before an older one).
+ *
+ * Unsent bytes are counted from `send` to the socket taking them; above the high-water mark the
+ * subscriber stops writing until they fall to half of it.
+ */
+export class WsDeliveries implements DeliveryTransport {
+  readonly subscriber: Subscriber;
+  readonly #hooks: WsDeliveryHooks;
+  readonly #encoding: StateEncoding;
+  readonly #metrics: ServerMetrics;
+  readonly #lowWaterBytes: number;
+  #unsentBytes = 0;
+  #delivered = 0;
+
+  constructor(hooks: WsDeliveryHooks, options: WsDeliveryOptions) {
+    this.#hooks = hooks;
+    this.#encoding = options.encoding;
+    this.#metrics = options.metrics;
+    this.#lowWaterBytes = Math.floor(options.highWaterBytes / 2);
+    this.subscriber = new Subscriber(this, {
+      highWaterBytes: options.highWaterBytes,
+      batchBytes: options.maxFrameBytes - SNAPSHOTS_FRAME_OVERHEAD_MAX,
+    });
+  }
+
+  get bufferedBytes(): number {
+    return this.#unsentBytes;
+  }
+
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /** Sends a frame outside the fan-out (ACK, ERROR, ...), counted against the same buffer. */
+  sendFrame(bytes: Uint8Array): void {
+    this.#send(bytes);
+  }
+
+  sizeOf(out: Parameters<DeliveryTransport['sizeOf']>[0]): number {
+    const length = out.entry(this.#encoding).length;
+    return snapshotEntryFrameBytes(length) + length;
+  }
+
+  write(subscription: Subscription, batch: Batch): void {
+    const entries = batch.entries;
+    const encoded: Uint8Array[] = new Array(entries.length);
+    let oldestTs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < entries.length; i++) {
+      const out = entries[i]!;
+      encoded[i] = out.entry(this.#encoding);
+      if (out.ts < oldestTs) oldestTs = out.ts;
+    }
+    observeDeliveryAge(this.#metrics, oldestTs);
+    const header: { -readonly [K in keyof SnapshotsHeader]: SnapshotsHeader[K] } = {
+      subscriptionId: subscription.id,
+    };
+    if (batch.resync) header.resync = true;
+    if (batch.synced) header.synced = true;
+    if (batch.revision !== undefined) header.revision = batch.revision;
+    this.#send(encodeSnapshotsFrame(header, encoded));
+    if (entries.length > 0) {
+      this.#delivered += entries.length;
+      this.#metrics.deliveries.inc({ transport: 'ws' }, entries.length);
+    }
+  }
+
+  slow(subscription: Subscription): void {
+    this.#hooks.slow(subscription);
+  }
+
+  failed(subscription: Subscription, error: SbmpError): void {
+    this.#hooks.failed(subscription, error);
+  }
+
+  #send(bytes: Uint8Array): void {
+    const length = bytes.length;
+    this.#unsentBytes += length;
+    this.#hooks.send(bytes, () => {
+      this.#unsentBytes -= length;
+      if (this.#unsentBytes <= this.#lowWaterBytes) this.subscriber.drained();
+    });
+  }
+}
