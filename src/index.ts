@@ -1,6 +1,23 @@
 // The public API of SBMP: a hand-picked list. Internal pieces for the server, CLI and tests
 // are in ./internal.ts.
 
+export type { Ack } from './client/ack.js';
+export { isAccepted, throwIfRefused } from './client/ack.js';
+export type { ReconnectOptions } from './client/backoff.js';
+export type { ClientStats, ClientStatus } from './client/client.js';
+export { SbmpClient } from './client/client.js';
+export type { DeliveredSnapshot } from './client/delivery.js';
+export type { ClientOptions } from './client/options.js';
+export type { PublishOptions } from './client/publish-request.js';
+export type { SnapshotListener, SubscribeOptions } from './client/subscription.js';
+export { Subscription } from './client/subscription.js';
+export type {
+  Transport,
+  TransportCloseInfo,
+  TransportFactory,
+  TransportHandlers,
+} from './client/transport.js';
+export { webSocketTransport } from './client/transport.js';
 export type { StateEncoding } from './codec/frame-types.js';
 export { MAX_STATE_DEPTH, STATE_CONTENT_TYPE } from './codec/state.js';
 export { WS_CLOSE, WS_PATH } from './codec/ws-protocol.js';

@@ -1,5 +1,15 @@
 // Everything the server, CLI, benchmarks and tests share beyond the public API.
 
+export { EXIT, exitCodeFor } from './cli/exit-codes.js';
+export type {
+  HttpApiOptions,
+  HttpListPage,
+  HttpPutOptions,
+  HttpWriteOutcome,
+  Lookup,
+} from './client/http-api.js';
+export { HttpApi } from './client/http-api.js';
+export { resolveServerUrls } from './client/urls.js';
 export type {
   AckFrame,
   ErrorFrame,

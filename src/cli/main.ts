@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.js';
+import { runCli } from './program.js';
 
-await buildProgram().parseAsync(process.argv);
+// Exit explicitly: `serve` and `watch` end on a signal with nothing left to wait for, and an
+// exit code must not depend on whether some library left a timer running.
+process.exit(await runCli(process.argv));

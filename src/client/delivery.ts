@@ -1,0 +1,65 @@
+import type { SnapshotEntry, StateEncoding } from '../codec/frame-types.js';
+import { decodeState, stateEncodingOf } from '../codec/state.js';
+import { SbmpError } from '../core/errors.js';
+import type { KeyPattern } from '../core/key.js';
+import { isValidKey } from '../core/key.js';
+import type { StoredSnapshot } from '../core/snapshot.js';
+import { isValidVersion } from '../core/version.js';
+
+/** A snapshot as a subscription delivers it. */
+export interface DeliveredSnapshot<T = unknown> extends StoredSnapshot<T> {
+  /** The publisher's authenticated identity (SPIFFE ID or JWT subject), as the server vouches for it. */
+  readonly publisherId?: string;
+}
+
+/**
+ * Turns a wire entry into a snapshot, refusing (with `bad_frame` / `bad_state`) any entry that
+ * breaks the protocol: an invalid key or version, a key outside the subscription's pattern, or
+ * state bytes that do not decode. The caller reports and skips such an entry, so it is never applied.
+ */
+export function decodeDelivery(
+  entry: SnapshotEntry,
+  pattern: KeyPattern,
+  encoding: StateEncoding,
+): DeliveredSnapshot {
+  if (!isValidKey(entry.key) || !pattern.matches(entry.key) || !isValidVersion(entry.version)) {
+    throw new SbmpError(
+      'bad_frame',
+      `the server delivered '${entry.key}' v${entry.version} to a subscription of '${pattern.source}'`,
+      { details: { key: String(entry.key).slice(0, 300), version: entry.version, pattern: pattern.source } },
+    );
+  }
+  const contentType =
+    entry.contentType !== undefined && entry.contentType !== '' ? entry.contentType : undefined;
+  // A content type naming MessagePack or JSON is just an encoding; any other marks opaque bytes.
+  const bytesType =
+    contentType !== undefined && stateEncodingOf(contentType) === undefined ? contentType : undefined;
+  let state: unknown = null;
+  // A tombstone may carry no state at all.
+  if (!(entry.deleted === true && entry.state.length === 0)) {
+    try {
+      state = decodeState(entry.state, contentType ?? encoding);
+    } catch (cause) {
+      throw new SbmpError('bad_state', `cannot decode the state of '${entry.key}' v${entry.version}`, {
+        cause,
+        details: { key: entry.key, version: entry.version },
+      });
+    }
+    // Opaque bytes are a view into the received frame; a copy lets the frame's buffer go.
+    if (state instanceof Uint8Array) state = state.slice();
+  }
+  return {
+    key: entry.key,
+    version: entry.version,
+    revision: entry.revision,
+    ts: entry.ts,
+    source: entry.source,
+    state,
+    ...(entry.deleted === true ? { deleted: true } : {}),
+    ...(bytesType === undefined ? {} : { contentType: bytesType }),
+    ...(entry.trace === undefined ? {} : { trace: entry.trace }),
+    ...(entry.publisherId === undefined || entry.publisherId === ''
+      ? {}
+      : { publisherId: entry.publisherId }),
+  };
+}

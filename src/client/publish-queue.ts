@@ -1,0 +1,222 @@
+import type { PublishFrame } from '../codec/frame-types.js';
+import type { ApplyResult } from '../core/apply.js';
+import { SbmpError } from '../core/errors.js';
+import { RingQueue } from '../core/ring-queue.js';
+import type { Ack } from './ack.js';
+
+/** A publish as queued: the frame minus the request id, which is given when it is sent. */
+export type PublishRequest = Omit<PublishFrame, 'type' | 'requestId'>;
+
+interface Pending {
+  readonly request: PublishRequest;
+  readonly resolve: (ack: Ack) => void;
+  readonly reject: (error: SbmpError) => void;
+  /** Set once the promise is settled (aborted while queued, or answered). */
+  settled: boolean;
+  requestId: number;
+  detachAbort: () => void;
+}
+
+/** Sends one PUBLISH frame on the current connection. */
+export type PublishSender = (frame: PublishFrame) => void;
+
+export interface PublishQueueStats {
+  /** Publishes sent and not yet answered. */
+  readonly inFlight: number;
+  /** Publishes waiting for room in the window (or for a connection). */
+  readonly queued: number;
+  /** The window in force: the smaller of the client's `maxInFlight` and the server's. */
+  readonly window: number;
+}
+
+/**
+ * The bounded in-flight window. At most `window` publishes are unanswered on the connection;
+ * later ones wait here, in call order, and go out as answers free room. While disconnected
+ * everything waits. Publishes in flight when a connection is lost are failed with
+ * `unavailable` and never re-sent: whether the server applied them is unknown, and only the
+ * caller knows whether re-sending is safe (it is when the publish named an explicit
+ * version — a repeat then resolves `duplicate`).
+ */
+export class PublishQueue {
+  readonly #queued = new RingQueue<Pending>();
+  readonly #inFlight = new Map<number, Pending>();
+  readonly #maxInFlight: number;
+  readonly #maxQueued: number;
+  #window: number;
+  #send: PublishSender | undefined;
+  #nextRequestId = 1;
+  #closedWith: SbmpError | undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(maxInFlight: number, maxQueued: number) {
+    this.#maxInFlight = maxInFlight;
+    this.#maxQueued = maxQueued;
+    this.#window = maxInFlight;
+  }
+
+  stats(): PublishQueueStats {
+    return { inFlight: this.#inFlight.size, queued: this.#queued.length, window: this.#window };
+  }
+
+  /** Queues `request`; resolves with the ack, rejects with a failure (never for stale/conflict). */
+  enqueue(request: PublishRequest, signal?: AbortSignal): Promise<Ack> {
+    if (this.#closedWith !== undefined) return Promise.reject(this.#closedWith);
+    if (signal?.aborted) return Promise.reject(abortError(request.key, signal));
+    if (this.#queued.length >= this.#maxQueued) {
+      return Promise.reject(
+        new SbmpError(
+          'limit_exceeded',
+          `${this.#maxQueued} publishes are already waiting for the in-flight window; await earlier publishes first`,
+          { details: { option: 'maxQueued', limit: this.#maxQueued } },
+        ),
+      );
+    }
+    return new Promise<Ack>((resolve, reject) => {
+      const pending: Pending = {
+        request,
+        resolve,
+        reject,
+        settled: false,
+        requestId: 0,
+        detachAbort: () => {},
+      };
+      if (signal !== undefined) {
+        const onAbort = () => {
+          // A sent publish keeps its window slot until answered: the server still counts it.
+          if (pending.requestId === 0) this.#queued.removeWhere((p) => p === pending);
+          this.#settle(pending, undefined, abortError(request.key, signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.detachAbort = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#queued.push(pending);
+      this.#pump();
+    });
+  }
+
+  /** A connection is ready: send on it, with at most `serverMaxInFlight` unanswered. */
+  connected(send: PublishSender, serverMaxInFlight: number): void {
+    this.#send = send;
+    this.#window = Math.max(1, Math.min(this.#maxInFlight, serverMaxInFlight || this.#maxInFlight));
+    this.#pump();
+  }
+
+  /**
+   * Stop sending (the server said GOAWAY) but keep what is in flight: the draining server
+   * may still answer it before it closes.
+   */
+  pause(): void {
+    this.#send = undefined;
+  }
+
+  /** Resolves once nothing is in flight or queued. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight.size === 0 && this.#queued.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * The connection is gone: what was in flight fails with `unavailable` (retryable, outcome
+   * unknown); queued publishes wait for the next connection.
+   */
+  disconnected(error: SbmpError): void {
+    this.#failInFlight('unavailable', 'connection lost', error);
+  }
+
+  /** Fails everything, in flight (`error.code`, outcome unknown) and queued (`error`); later publishes fail with `error`. */
+  close(error: SbmpError): void {
+    this.#failInFlight(error.code, error.message, error);
+    this.#closedWith = error;
+    for (let pending = this.#queued.shift(); pending !== undefined; pending = this.#queued.shift()) {
+      this.#settle(pending, undefined, error);
+    }
+  }
+
+  /** Answers publish `requestId` with the server's result. Returns false for an unknown id. */
+  acknowledge(requestId: number, result: ApplyResult, version: number, revision: number): boolean {
+    const pending = this.#take(requestId);
+    if (pending === undefined) return false;
+    this.#settle(pending, { key: pending.request.key, result, version, revision }, undefined);
+    this.#pump();
+    return true;
+  }
+
+  /** Fails publish `requestId` with the server's error. Returns false for an unknown id. */
+  fail(requestId: number, error: SbmpError): boolean {
+    const pending = this.#take(requestId);
+    if (pending === undefined) return false;
+    this.#settle(pending, undefined, error);
+    this.#pump();
+    return true;
+  }
+
+  #failInFlight(code: SbmpError['code'], why: string, cause: SbmpError): void {
+    this.#send = undefined;
+    const lost = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    for (const pending of lost) {
+      const { key } = pending.request;
+      this.#settle(
+        pending,
+        undefined,
+        new SbmpError(
+          code,
+          `${why} before the server answered the publish of '${key}'; it may or may not have been applied`,
+          {
+            cause,
+            details: { key, requestId: pending.requestId, outcome: 'unknown' },
+          },
+        ),
+      );
+    }
+  }
+
+  /** Settled publishes leave the client's waiting line as soon as they are answered. */
+  #take(requestId: number): Pending | undefined {
+    const pending = this.#inFlight.get(requestId);
+    if (pending !== undefined) this.#inFlight.delete(requestId);
+    return pending;
+  }
+
+  #pump(): void {
+    const send = this.#send;
+    if (send === undefined) return;
+    while (this.#inFlight.size < this.#window && this.#queued.length > 0) {
+      const pending = this.#queued.shift()!;
+      if (pending.settled) continue;
+      pending.requestId = this.#allocateRequestId();
+      this.#inFlight.set(pending.requestId, pending);
+      send({ type: 'publish', requestId: pending.requestId, ...pending.request });
+      // `send` may have lost the connection synchronously and cleared the window.
+      if (this.#send !== send) return;
+    }
+  }
+
+  /** Request ids are unique among in-flight publishes; they wrap well inside the 32-bit range. */
+  #allocateRequestId(): number {
+    let id = this.#nextRequestId;
+    while (this.#inFlight.has(id)) id = id >= 0x7fffffff ? 1 : id + 1;
+    this.#nextRequestId = id >= 0x7fffffff ? 1 : id + 1;
+    return id;
+  }
+
+  #settle(pending: Pending, ack: Ack | undefined, error: SbmpError | undefined): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    pending.detachAbort();
+    if (error !== undefined) pending.reject(error);
+    else pending.resolve(ack!);
+    if (this.#idleWaiters.length > 0 && this.#inFlight.size === 0 && this.#queued.length === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+function abortError(key: string, signal: AbortSignal): SbmpError {
+  return new SbmpError('aborted', `publish of '${key}' was aborted`, {
+    cause: signal.reason,
+    details: { key },
+  });
+}

@@ -1,0 +1,79 @@
+// `sbmp serve` settings: defaults < config file < flags, and loud refusals of bad ones.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resolveServeSettings, SERVE_DEFAULTS } from '../../src/cli/serve-config.js';
+import { parseByteSize } from '../../src/cli/size.js';
+import { isSbmpError } from '../../src/core/errors.js';
+
+describe('serve settings', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sbmp-serve-config-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  async function config(name: string, body: string): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, body);
+    return path;
+  }
+
+  it('uses the defaults, then the file, then the flags', async () => {
+    assert.deepEqual(await resolveServeSettings({}), { ...SERVE_DEFAULTS, limits: {} });
+    const file = await config(
+      'ok.json',
+      JSON.stringify({
+        host: '0.0.0.0',
+        port: 8000,
+        store: 'memory',
+        memoryLimit: '1GiB',
+        serverId: 'n1',
+        limits: { maxStateBytes: 1000 },
+      }),
+    );
+    assert.deepEqual(await resolveServeSettings({ config: file, port: 9000 }), {
+      host: '0.0.0.0',
+      port: 9000,
+      store: 'memory',
+      memoryLimitBytes: 1024 ** 3,
+      serverId: 'n1',
+      limits: { maxStateBytes: 1000 },
+    });
+  });
+
+  it('refuses unknown settings, wrong types, bad JSON and missing files with bad_config', async () => {
+    const files = [
+      await config('typo.json', '{"prot": 1}'),
+      await config('type.json', '{"port": "80"}'),
+      await config('range.json', '{"port": 70000}'),
+      await config('json.json', '{port: 1}'),
+      await config('array.json', '[]'),
+      join(dir, 'missing.json'),
+    ];
+    for (const file of files) {
+      await assert.rejects(
+        resolveServeSettings({ config: file }),
+        (e: unknown) => isSbmpError(e, 'bad_config'),
+        file,
+      );
+    }
+  });
+
+  it('parses memory sizes', () => {
+    assert.equal(parseByteSize('512MB', 'x'), 512e6);
+    assert.equal(parseByteSize('512MiB', 'x'), 512 * 1024 ** 2);
+    assert.equal(parseByteSize('1.5gb', 'x'), 1.5e9);
+    assert.equal(parseByteSize('4096', 'x'), 4096);
+    for (const bad of ['', 'MB', '12XB', '-1MB', '0', '1e3']) {
+      assert.throws(
+        () => parseByteSize(bad, 'x'),
+        (e: unknown) => isSbmpError(e, 'bad_config'),
+        bad,
+      );
+    }
+  });
+});
