@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { open } from 'lmdb';
 import { SbmpError } from '../core/errors.js';
@@ -150,6 +150,33 @@ function checkDirectory(path: string): void {
         details: { path },
       });
     }
+    createDirectory(path);
+  }
+}
+
+/**
+ * Creates the store directory and any missing parents. Neither LMDB's open nor Node's
+ * `mkdirSync(path, { recursive: true })` is used: both spin without returning on a path that
+ * cannot be created although its parent exists (for example under /proc). Each level is tried
+ * once, so this ends after at most one attempt per path segment.
+ */
+function createDirectory(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(path);
+    if (code === 'ENOENT' && parent !== path && !existsSync(parent)) {
+      createDirectory(parent);
+      createDirectory(path);
+      return;
+    }
+    throw new SbmpError(
+      'bad_config',
+      `store directory ${path} cannot be created (${(err as Error).message}); pass a writable path, e.g. --store lmdb:./sbmp-data`,
+      { cause: err, details: { path } },
+    );
   }
 }
 

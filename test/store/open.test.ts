@@ -45,4 +45,14 @@ describe('store specs', () => {
     await rejectsCode(openStore('nats://127.0.0.1:4222'), 'bad_config');
     await rejectsCode(openStore('bogus'), 'bad_config');
   });
+
+  it('creates missing parent directories, and refuses a path that cannot be created with bad_config', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sbmp-open-'));
+    dirs.push(dir);
+    const nested = await openStore(`lmdb:${join(dir, 'a', 'b', 'c')}`);
+    assert.equal((await nested.put({ key: 'k', state: 1 })).result, 'applied');
+    await nested.close();
+    // Under /proc the parent exists but nothing can be created: this must fail, not spin.
+    await rejectsCode(openStore('lmdb:/proc/sbmp-cannot-exist'), 'bad_config');
+  });
 });
