@@ -51,6 +51,43 @@ export { GenerationalFreeList } from './pool/free-list.js';
 export type { Ageable } from './pool/generations.js';
 export { agingSubscriberCount, majorGcCount, onMajorGc, subscribeToGcAging } from './pool/generations.js';
 export type { PoolStatsSource } from './pool/stats.js';
+export { parseByteSize } from './server/guards/byte-size.js';
+export type {
+  LifecycleHook,
+  LifecycleOptions,
+  LifecyclePhase,
+  LifecycleStatus,
+  LifecycleStep,
+  StopFailure,
+} from './server/guards/lifecycle.js';
+export { LIFECYCLE_PHASES, Lifecycle } from './server/guards/lifecycle.js';
+export type { LoopLagFigures, LoopLagOptions } from './server/guards/loop-lag.js';
+export { LoopLag } from './server/guards/loop-lag.js';
+export type { MemoryLimit, MemoryLimitOptions, MemoryLimitSource } from './server/guards/memory-limit.js';
+export {
+  MAX_PLAUSIBLE_LIMIT_BYTES,
+  parseCgroupValue,
+  readCgroupLimit,
+  resolveMemoryLimit,
+} from './server/guards/memory-limit.js';
+export type {
+  MemoryWatermarkOptions,
+  WatermarkChange,
+  WatermarkFigures,
+  WatermarkState,
+} from './server/guards/memory-watermark.js';
+export {
+  DEFAULT_WATERMARK_THRESHOLDS,
+  MemoryWatermark,
+  nextWatermarkState,
+} from './server/guards/memory-watermark.js';
+export type {
+  BreakerFigures,
+  BreakerState,
+  GuardedStore,
+  StoreBreakerOptions,
+} from './server/guards/store-breaker.js';
+export { DEFAULT_STORE_BREAKER, guardStore, isStoreFailure } from './server/guards/store-breaker.js';
 export type { ServerLimits } from './server/limits.js';
 export { DEFAULT_SERVER_LIMITS, resolveLimits } from './server/limits.js';
 export type { SbmpServer, ServerOptions } from './server/server.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { SbmpError } from '../core/errors.js';
+import { parseByteSize } from '../server/guards/byte-size.js';
 import type { ServerLimits } from '../server/limits.js';
-import { parseByteSize } from './size.js';
 
 /** What `sbmp serve` runs with, after defaults, the config file and flags (flags win). */
 export interface ServeSettings {

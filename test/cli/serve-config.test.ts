@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveServeSettings, SERVE_DEFAULTS } from '../../src/cli/serve-config.js';
-import { parseByteSize } from '../../src/cli/size.js';
 import { isSbmpError } from '../../src/core/errors.js';
+import { parseByteSize } from '../../src/server/guards/byte-size.js';
 
 describe('serve settings', () => {
   let dir: string;
