@@ -214,7 +214,11 @@ describe('GET /sbmp/v3/state/{key}', () => {
   });
 
   test('a byte state is served base64 with its content type', async () => {
-    await t.store.put({ key: 'get/bytes', state: new Uint8Array([0, 1, 254, 255]), contentType: 'image/x-test' });
+    await t.store.put({
+      key: 'get/bytes',
+      state: new Uint8Array([0, 1, 254, 255]),
+      contentType: 'image/x-test',
+    });
     const body = await (await fetch(stateUrl('get/bytes'))).json();
     assert.equal(body.contentType, 'image/x-test');
     assert.equal(body.stateEncoding, 'base64');
