@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SbmpError } from '../../core/errors.js';
 import type { ServerContext } from '../context.js';
+import { isDashboardPath, serveDashboardAsset } from '../dashboard/routes.js';
 import { asSbmpError } from '../publish.js';
 import { serveHealthStream, serveHealthz, serveReadyz } from './health.js';
 import { serveDebugVars, serveMetrics } from './metrics.js';
@@ -70,6 +71,10 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       default:
         return getState(ctx, req, res, key);
     }
+  }
+  if (isDashboardPath(path)) {
+    if (allow(req, res, ['GET', 'HEAD'])) serveDashboardAsset(req, res, path);
+    return;
   }
   switch (path) {
     case STATE_PATH:
