@@ -1,0 +1,115 @@
+import type { LatencyFigures } from '../lib/latency.js';
+import { latencyFigures } from '../lib/latency.js';
+import type { Figure } from '../lib/measure.js';
+import { summarize } from '../lib/measure.js';
+import type { Row } from '../lib/report.js';
+import type { Scenario } from '../lib/scenario.js';
+import type { BusPublisher, BusSubscriber } from './bus.js';
+import { NETWORK_SUBJECTS } from './delivery-scenario.js';
+import { publishRun, warnIfRefused } from './drive.js';
+import { busClientFor } from './endpoint.js';
+import { comparedRows, measuredOf } from './rows.js';
+import type { Subject } from './subjects.js';
+import { measureEachSubject } from './subjects.js';
+import { DeliveryTracker } from './tracker.js';
+
+const RATE = 10_000;
+const MEASURED_SECONDS = 3;
+const WARMUP_MS = 500;
+const KEYS = 10_000;
+const WINDOW = 1024;
+const DRAIN_MS = 3000;
+
+let nextRun = 1_000_000;
+
+/**
+ * Publish-to-delivery latency at a fixed 10,000 messages/s for 3 s, one publisher and one
+ * subscriber in the bench process (so one clock), each server in its own process. Each
+ * message's latency runs from its INTENDED send time on the fixed schedule (carried in the
+ * payload) to its delivery, so a sender held up by a stall is charged for it (no coordinated
+ * omission). Percentiles are computed per second; the figure is their median, min and max.
+ */
+export const latencyScenario: Scenario = {
+  name: 'latency',
+  description: 'publish-to-delivery latency p50/p99/p99.9 at 10,000 msg/s (no coordinated omission)',
+  async run(): Promise<Row[]> {
+    const results = await measureEachSubject(NETWORK_SUBJECTS, measureLatency);
+    const pick = (f: (l: SubjectLatency) => Figure) => measuredOf(results, f);
+    const base = { scenario: 'latency', unit: 'µs', better: 'lower' as const };
+    const count = RATE * MEASURED_SECONDS;
+    return [
+      ...comparedRows(
+        { ...base, metric: 'p50' },
+        pick((l) => l.p50),
+      ),
+      ...comparedRows(
+        { ...base, metric: 'p99' },
+        pick((l) => l.p99),
+      ),
+      ...comparedRows(
+        { ...base, metric: 'p99.9' },
+        pick((l) => l.p999),
+      ),
+      ...comparedRows(
+        { ...base, metric: 'not delivered (conflated or lost)', unit: '%', compare: false },
+        pick((l) => summarize([(100 * l.missing) / count])),
+      ),
+      ...comparedRows(
+        {
+          ...base,
+          metric: `sent/s (schedule ${RATE.toLocaleString('en-US')}/s)`,
+          unit: 'msg/s',
+          better: 'higher',
+          compare: false,
+        },
+        pick((l) => summarize([l.sentPerSecond])),
+      ),
+    ];
+  },
+};
+
+interface SubjectLatency extends LatencyFigures {
+  /** Messages per second actually sent: below the schedule's rate when the sender was held up. */
+  readonly sentPerSecond: number;
+}
+
+async function measureLatency(subject: Subject): Promise<SubjectLatency> {
+  const client = busClientFor(subject.endpoint);
+  const tracker = new DeliveryTracker(KEYS);
+  let subscriber: BusSubscriber | undefined;
+  let publisher: BusPublisher | undefined;
+  try {
+    subscriber = await client.subscriber(subject.endpoint, 'bench.latency', tracker.onMessage);
+    publisher = await client.publisher(subject.endpoint, 'bench.latency', WINDOW);
+    const warmup = nextRun++;
+    tracker.begin(warmup);
+    const warm = await publishRun(publisher, {
+      run: warmup,
+      count: (RATE * WARMUP_MS) / 1000,
+      maxMs: WARMUP_MS * 2,
+      keys: KEYS,
+      rate: RATE,
+    });
+    await tracker.end(warm.published, DRAIN_MS);
+
+    const count = RATE * MEASURED_SECONDS;
+    const latencies = new Float64Array(count).fill(Number.NaN);
+    const run = nextRun++;
+    tracker.begin(run, latencies);
+    // Generous time bound: a subject that cannot keep the rate still ends the run.
+    const outcome = await publishRun(publisher, {
+      run,
+      count,
+      maxMs: MEASURED_SECONDS * 2000,
+      keys: KEYS,
+      rate: RATE,
+    });
+    await tracker.end(outcome.published, DRAIN_MS);
+    warnIfRefused(subject, publisher);
+    const sentPerSecond = (outcome.published * 1000) / (outcome.sentAt - outcome.startedAt);
+    return { ...latencyFigures(latencies, count, MEASURED_SECONDS), sentPerSecond };
+  } finally {
+    await publisher?.close().catch(() => {});
+    await subscriber?.close().catch(() => {});
+  }
+}

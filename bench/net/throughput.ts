@@ -1,0 +1,28 @@
+import type { Scenario } from '../lib/scenario.js';
+import { runDeliveryScenario } from './delivery-scenario.js';
+
+/**
+ * One publisher, one subscriber, 256-byte messages as fast as a 1,024-message in-flight window
+ * allows (the SBMP server's default per-connection limit), each server in its own process.
+ * SBMP publishes to 10,000 keys round-robin with rising versions, so its subscriber receives
+ * every version unless it falls behind and the server conflates.
+ */
+export const throughputScenario: Scenario = {
+  name: 'throughput-1-1',
+  description: '1 publisher -> 1 subscriber, 256 B messages: SBMP vs NATS core, Redis pub/sub, ws relay',
+  run: () =>
+    runDeliveryScenario({
+      scenario: 'throughput-1-1',
+      plan: {
+        subscribers: 1,
+        count: 200_000,
+        runMs: 1000,
+        runs: 3,
+        warmupMs: 300,
+        warmupCount: 200_000,
+        keys: 10_000,
+        window: 1024,
+        drainMs: 3000,
+      },
+    }),
+};
