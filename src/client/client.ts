@@ -1,6 +1,6 @@
 import type { ErrorFrame, Frame, WelcomeFrame } from '../codec/frame-types.js';
 import { PROTOCOL_VERSION } from '../codec/frame-types.js';
-import { SbmpError } from '../core/errors.js';
+import { isSbmpError, SbmpError } from '../core/errors.js';
 import type { StoredSnapshot } from '../core/snapshot.js';
 import type { Ack } from './ack.js';
 import { backoffDelay } from './backoff.js';
@@ -348,8 +348,26 @@ export class SbmpClient {
     this.#statusListeners.emit(status);
   }
 
+  /**
+   * Without an `onError` listener nothing is lost: an error thrown by the application's own
+   * listener is rethrown from a microtask (an uncaught error, as a bug should be), and the
+   * client's own failures (connection, protocol) are emitted as a process warning, or logged
+   * with console.warn in a browser.
+   */
   #report(error: unknown): void {
-    if (this.#errorListeners.size > 0) this.#errorListeners.emit(error);
+    if (this.#errorListeners.size > 0) {
+      this.#errorListeners.emit(error);
+      return;
+    }
+    if (!isSbmpError(error)) {
+      queueMicrotask(() => {
+        throw error;
+      });
+      return;
+    }
+    const node = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+    if (typeof node?.emitWarning === 'function') node.emitWarning(error);
+    else console.warn('sbmp client:', error);
   }
 }
 
