@@ -34,7 +34,12 @@ export const ERROR_STATUS = {
 export type SbmpErrorCode = keyof typeof ERROR_STATUS;
 
 /** Codes a caller may retry after a while without changing the request. */
-const RETRYABLE: ReadonlySet<SbmpErrorCode> = new Set(['overloaded', 'unavailable', 'timeout', 'limit_exceeded']);
+const RETRYABLE: ReadonlySet<SbmpErrorCode> = new Set([
+  'overloaded',
+  'unavailable',
+  'timeout',
+  'limit_exceeded',
+]);
 
 export interface SbmpErrorOptions {
   cause?: unknown;
