@@ -79,7 +79,9 @@ export async function printWriteOutcome(
         ? `the current version is not ${ifVersion}`
         : `version ${outcome.version} already holds a different state`;
   await err(
-    `sbmp ${command}: ${outcome.result}: '${outcome.key}' is at version ${outcome.version}; ${why} (or use --if-version ${outcome.version})`,
+    `sbmp ${command}: ${outcome.result}: '${outcome.key}' is at version ${outcome.version}; ${why}${
+      command === 'put' ? ` (or use --if-version ${outcome.version})` : ''
+    }`,
   );
   return EXIT.refused;
 }

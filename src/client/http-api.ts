@@ -3,6 +3,7 @@ import { isErrorCode, SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { StoredSnapshot } from '../core/snapshot.js';
 import { validateVersion } from '../core/version.js';
+import { resolveServerUrls } from './urls.js';
 
 const API = '/sbmp/v3';
 
@@ -52,8 +53,9 @@ export class HttpApi {
   readonly #token: HttpApiOptions['token'];
   readonly #timeoutMs: number;
 
+  /** `baseUrl`: the server's HTTP address, or its WebSocket endpoint (the origin is derived). */
   constructor(baseUrl: string, options: HttpApiOptions = {}) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.baseUrl = /^wss?:/i.test(baseUrl) ? resolveServerUrls(baseUrl).httpUrl : baseUrl.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 30_000;

@@ -112,6 +112,16 @@ describe('sbmp CLI', () => {
     assert.equal(staleWrite.code, 3);
     const staleDelete = await sbmp(['del', 'cli/g', '--version', '1', '--url', url]);
     assert.equal(staleDelete.code, 3);
+    assert.doesNotMatch(staleDelete.stderr, /--if-version/, 'del has no --if-version to suggest');
+  });
+
+  it('put and get accept the WebSocket URL as --url too', async () => {
+    const wsUrl = `${url.replace(/^http/, 'ws')}/sbmp/v3/ws`;
+    const put = await sbmp(['put', 'cli/ws-url', '{"via":"ws url"}', '--url', wsUrl]);
+    assert.equal(put.code, 0, put.stderr);
+    const get = await sbmp(['get', 'cli/ws-url', '--url', wsUrl]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.deepEqual(json(get.stdout).state, { via: 'ws url' });
   });
 
   it('ls lists keys by prefix as a table or JSON lines, up to --limit', async () => {
