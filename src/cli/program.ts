@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDel } from './del.js';
+import { registerDoctor } from './doctor.js';
 import { EXIT } from './exit-codes.js';
 import { registerGet } from './get.js';
 import { registerLs } from './ls.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDel(program);
   registerLs(program);
   registerWatch(program);
+  registerDoctor(program);
   program.addHelpText(
     'after',
     `

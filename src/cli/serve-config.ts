@@ -1,9 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { SbmpError } from '../core/errors.js';
+import { isSbmpError, SbmpError } from '../core/errors.js';
 import { parseByteSize } from '../server/guards/byte-size.js';
+import { MIN_MEMORY_LIMIT_BYTES } from '../server/guards/memory-limit.js';
+import { MemoryWatermark } from '../server/guards/memory-watermark.js';
 import type { ServerLimits } from '../server/limits.js';
+import { resolveLimits } from '../server/limits.js';
+import { parseStoreSpec } from '../store/open.js';
 
-/** What `sbmp serve` runs with, after defaults, the config file and flags (flags win). */
+/** Thresholds of the memory watermark, as fractions of the memory limit. */
+export interface WatermarkSettings {
+  readonly shedAt?: number;
+  readonly refusePublishesAt?: number;
+  readonly recoverBelow?: number;
+}
+
+/** What `sbmp serve` runs with, after defaults, the config file, the environment and flags. */
 export interface ServeSettings {
   readonly host: string;
   readonly port: number;
@@ -12,6 +23,12 @@ export interface ServeSettings {
   readonly memoryLimitBytes?: number;
   readonly serverId?: string;
   readonly limits: Partial<ServerLimits>;
+  /** Watermark thresholds; the server's defaults (0.85, 0.92, 0.75) where absent. */
+  readonly memoryWatermark?: WatermarkSettings;
+  /** Period of store compaction in ms (0: off); the server's default (60 s) when absent. */
+  readonly compactIntervalMs?: number;
+  /** Time a shutdown gives clients and in-flight publishes, in ms; the server's default (5 s) when absent. */
+  readonly drainMs?: number;
 }
 
 export const SERVE_DEFAULTS = { host: '127.0.0.1', port: 7400, store: 'lmdb:./sbmp-data' } as const;
@@ -25,25 +42,217 @@ export interface ServeFlags {
   readonly config?: string;
 }
 
-const CONFIG_KEYS = ['host', 'port', 'store', 'memoryLimit', 'serverId', 'limits'] as const;
+const CONFIG_KEYS = [
+  'host',
+  'port',
+  'store',
+  'memoryLimit',
+  'serverId',
+  'limits',
+  'memoryWatermark',
+  'compactIntervalMs',
+  'drainMs',
+] as const;
+
+const WATERMARK_KEYS = ['shedAt', 'refusePublishesAt', 'recoverBelow'] as const;
 
 /**
- * Reads the JSON config file (when given) and merges: defaults < file < flags. The file is an
- * object with any of `host`, `port`, `store`, `memoryLimit` ("512MB"), `serverId` and `limits`
- * (see `ServerLimits`). An unknown key or a wrong type is `bad_config` naming it, so a typo
- * stops start-up instead of being ignored.
+ * Environment variables `sbmp serve` reads, by setting. Others (`SBMP_URL`, `SBMP_TOKEN`, ...)
+ * belong to the client commands and are left alone.
  */
-export async function resolveServeSettings(flags: ServeFlags): Promise<ServeSettings> {
-  const file = flags.config === undefined ? {} : await readConfigFile(flags.config);
-  const memoryLimit = flags.memoryLimit ?? file.memoryLimit;
+export const SERVE_ENV = {
+  config: 'SBMP_CONFIG',
+  host: 'SBMP_HOST',
+  port: 'SBMP_PORT',
+  store: 'SBMP_STORE',
+  memoryLimit: 'SBMP_MEMORY_LIMIT',
+  serverId: 'SBMP_SERVER_ID',
+} as const;
+
+/** The flag for each setting that has one, named in errors. */
+const FLAGS: Readonly<Record<string, string>> = {
+  host: '--host',
+  port: '--port',
+  store: '--store',
+  memoryLimit: '--memory-limit',
+  config: '--config',
+};
+
+/** A value and where it came from (`--port`, `SBMP_PORT`, `config file x.json: port`). */
+interface Sourced<T> {
+  readonly value: T;
+  readonly from: string;
+}
+
+/**
+ * Merges the settings of `sbmp serve`: defaults < config file < environment (`SBMP_HOST`,
+ * `SBMP_PORT`, `SBMP_STORE`, `SBMP_MEMORY_LIMIT`, `SBMP_SERVER_ID`) < flags. The file is named
+ * by `--config` or `SBMP_CONFIG` and holds a JSON object with any of `host`, `port`, `store`,
+ * `memoryLimit` ("512MB"), `serverId`, `limits` (see `ServerLimits`), `memoryWatermark`
+ * (`{shedAt, refusePublishesAt, recoverBelow}`), `compactIntervalMs` and `drainMs`.
+ *
+ * Everything is checked here, before anything starts: an unknown key, a wrong type, a port out
+ * of range, an unknown store spec, an unparsable memory limit or one below 32MiB, contradictory
+ * watermark thresholds, a bad limit. Each is `bad_config` whose message names the setting as
+ * the user gave it (flag, variable or file key) and the fix; `details.option` names the setting.
+ */
+export async function resolveServeSettings(
+  flags: ServeFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ServeSettings> {
+  const configPath = pick<string>('config', flags.config, envText(env, 'config'), undefined);
+  const file = configPath === undefined ? {} : await readConfigFile(configPath.value);
+  const inFile = (key: string) => `config file ${configPath?.value}: ${key}`;
+  const fromFile = <T>(key: keyof ConfigFile): Sourced<T> | undefined =>
+    file[key] === undefined ? undefined : { value: file[key] as T, from: inFile(key) };
+
+  const host = pick<string>('host', flags.host, envText(env, 'host'), fromFile('host'));
+  const port = pick<number>('port', flags.port, envPort(env), fromFile('port'));
+  const store = pick<string>('store', flags.store, envText(env, 'store'), fromFile('store'));
+  const memoryLimit = pick<string>(
+    'memoryLimit',
+    flags.memoryLimit,
+    envText(env, 'memoryLimit'),
+    fromFile('memoryLimit'),
+  );
+  const serverId = pick<string>('serverId', undefined, envText(env, 'serverId'), fromFile('serverId'));
+
+  if (host !== undefined && host.value.trim() === '') {
+    throw badSetting(
+      'host',
+      `${host.from} must not be empty`,
+      'give an address such as 127.0.0.1 or 0.0.0.0',
+    );
+  }
+  if (store !== undefined) checkStoreSpec(store);
+  const memoryLimitBytes = memoryLimit === undefined ? undefined : checkMemoryLimit(memoryLimit);
+  const limits = file.limits ?? {};
+  relabel(
+    () => resolveLimits(limits),
+    (option) => inFile(`limits.${option}`),
+  );
+  const memoryWatermark = file.memoryWatermark;
+  if (memoryWatermark !== undefined) checkWatermark(memoryWatermark, memoryLimitBytes, inFile);
+  for (const key of ['compactIntervalMs', 'drainMs'] as const) {
+    const value = file[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw badSetting(key, `${inFile(key)} must be an integer number of ms >= 0, got ${value}`);
+    }
+  }
   return {
-    host: flags.host ?? file.host ?? SERVE_DEFAULTS.host,
-    port: flags.port ?? file.port ?? SERVE_DEFAULTS.port,
-    store: flags.store ?? file.store ?? SERVE_DEFAULTS.store,
-    limits: file.limits ?? {},
-    ...(memoryLimit === undefined ? {} : { memoryLimitBytes: parseByteSize(memoryLimit, 'memory limit') }),
-    ...(file.serverId === undefined ? {} : { serverId: file.serverId }),
+    host: host?.value ?? SERVE_DEFAULTS.host,
+    port: port?.value ?? SERVE_DEFAULTS.port,
+    store: store?.value ?? SERVE_DEFAULTS.store,
+    limits,
+    ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
+    ...(serverId === undefined ? {} : { serverId: serverId.value }),
+    ...(memoryWatermark === undefined ? {} : { memoryWatermark }),
+    ...(file.compactIntervalMs === undefined ? {} : { compactIntervalMs: file.compactIntervalMs }),
+    ...(file.drainMs === undefined ? {} : { drainMs: file.drainMs }),
   };
+}
+
+/** The first of flag, environment and file that is set, with where it came from. */
+function pick<T>(
+  setting: string,
+  flag: T | undefined,
+  fromEnv: Sourced<T> | undefined,
+  fromFile: Sourced<T> | undefined,
+): Sourced<T> | undefined {
+  if (flag !== undefined) return { value: flag, from: FLAGS[setting] ?? setting };
+  return fromEnv ?? fromFile;
+}
+
+function envText(
+  env: Readonly<Record<string, string | undefined>>,
+  setting: keyof typeof SERVE_ENV,
+): Sourced<string> | undefined {
+  const name = SERVE_ENV[setting];
+  const value = env[name];
+  // An empty variable counts as unset, as shells make `SBMP_PORT= sbmp serve` easy to write.
+  return value === undefined || value === '' ? undefined : { value, from: name };
+}
+
+function envPort(env: Readonly<Record<string, string | undefined>>): Sourced<number> | undefined {
+  const text = envText(env, 'port');
+  if (text === undefined) return undefined;
+  const port = Number(text.value);
+  if (!/^[0-9]{1,5}$/.test(text.value.trim()) || port > 65_535) {
+    throw badSetting(
+      'port',
+      `${text.from} must be a port number from 0 to 65535 (0 picks a free port), got '${text.value}'`,
+    );
+  }
+  return { value: port, from: text.from };
+}
+
+function checkStoreSpec(store: Sourced<string>): void {
+  try {
+    parseStoreSpec(store.value);
+  } catch (error) {
+    if (!isSbmpError(error, 'bad_config')) throw error;
+    throw badSetting(
+      'store',
+      `${store.from}: ${error.message}`,
+      'use lmdb:<dir> (e.g. lmdb:./sbmp-data) or memory, e.g. --store memory',
+    );
+  }
+}
+
+function checkMemoryLimit(memoryLimit: Sourced<string>): number {
+  const bytes = parseByteSize(memoryLimit.value, `memory limit (${memoryLimit.from})`);
+  if (bytes < MIN_MEMORY_LIMIT_BYTES) {
+    throw badSetting(
+      'memoryLimit',
+      `memory limit (${memoryLimit.from}) is ${memoryLimit.value}, below the minimum of 32MiB`,
+      'give at least 32MiB (e.g. 256MB), or leave it out to use the cgroup or heap limit',
+    );
+  }
+  return bytes;
+}
+
+/** The thresholds must be fractions in order: recoverBelow < shedAt <= refusePublishesAt. */
+function checkWatermark(
+  thresholds: WatermarkSettings,
+  limitBytes: number | undefined,
+  inFile: (key: string) => string,
+): void {
+  for (const key of Object.keys(thresholds)) {
+    if (!(WATERMARK_KEYS as readonly string[]).includes(key)) {
+      throw badSetting(
+        `memoryWatermark.${key}`,
+        `${inFile(`memoryWatermark.${key}`)} is not a setting`,
+        `known: ${WATERMARK_KEYS.join(', ')}`,
+      );
+    }
+  }
+  relabel(
+    // Built only to validate: with a fixed limit and a zero sample it reads nothing and starts nothing.
+    () =>
+      new MemoryWatermark({
+        ...thresholds,
+        limitBytes: limitBytes ?? MIN_MEMORY_LIMIT_BYTES,
+        sample: () => 0,
+      }),
+    (option) => inFile(`memoryWatermark.${option}`),
+  );
+}
+
+/** Runs `check`; a `bad_config` it throws is re-thrown naming the setting as the user wrote it. */
+function relabel(check: () => unknown, where: (option: string) => string, fix?: string): void {
+  try {
+    check();
+  } catch (error) {
+    if (!isSbmpError(error, 'bad_config')) throw error;
+    const option = typeof error.details?.option === 'string' ? error.details.option : 'setting';
+    throw badSetting(option, `${where(option)}: ${error.message}`, fix);
+  }
+}
+
+function badSetting(option: string, problem: string, fix?: string): SbmpError {
+  return new SbmpError('bad_config', fix === undefined ? problem : `${problem}; ${fix}`, {
+    details: { option },
+  });
 }
 
 interface ConfigFile {
@@ -53,6 +262,9 @@ interface ConfigFile {
   memoryLimit?: string;
   serverId?: string;
   limits?: Partial<ServerLimits>;
+  memoryWatermark?: WatermarkSettings;
+  compactIntervalMs?: number;
+  drainMs?: number;
 }
 
 async function readConfigFile(path: string): Promise<ConfigFile> {
@@ -105,6 +317,9 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   expect('memoryLimit', 'string');
   expect('serverId', 'string');
   expect('limits', 'object');
+  expect('memoryWatermark', 'object');
+  expect('compactIntervalMs', 'number');
+  expect('drainMs', 'number');
   const port = config.port as number | undefined;
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
     throw new SbmpError('bad_config', `config file ${path}: 'port' must be 0..65535`, {

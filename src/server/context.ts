@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import type { PoolRegistry } from '../pool/registry.js';
 import type { Store } from '../store/types.js';
 import type { Hub } from './fanout/hub.js';
+import type { ServerGuards } from './guards/server-guards.js';
 import type { ServerLimits } from './limits.js';
 import type { ConnectionKind, ServerMetrics } from './metrics.js';
+import type { ResolvedDebugOptions } from './observability/debug-access.js';
 import type { Publisher } from './publish.js';
 import type { RuntimeStats } from './runtime.js';
 
@@ -81,7 +83,11 @@ export interface ServerContext {
   readonly serverId: string;
   readonly connections: ConnectionRegistry;
   readonly runtime: RuntimeStats;
+  /** Memory watermark, store breaker and compaction; `store` above is already behind the breaker. */
+  readonly guards: ServerGuards;
   readonly pools: PoolRegistry | undefined;
+  /** The administrators' debug endpoints (`/debug/pprof/*`): off unless `ServerOptions.debug` turns them on. */
+  readonly debug: ResolvedDebugOptions;
   /** True once `close()` began: new requests and connections are refused with 503. */
   readonly closing: boolean;
 }

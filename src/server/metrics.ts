@@ -1,5 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolRegistry } from '../pool/registry.js';
+import { registerPoolGauges } from './observability/pool-gauges.js';
+import type { StoreOperationHistogram } from './observability/store-timing.js';
+import { storeOperationHistogram } from './observability/store-timing.js';
 
 /** Kinds of streaming connection, the `kind` label of `sbmp_connections`. */
 export type ConnectionKind = 'ws' | 'sse' | 'health';
@@ -25,6 +28,8 @@ export class ServerMetrics {
   readonly slowConsumers: Counter;
   readonly publishSeconds: Histogram<'transport'>;
   readonly publishToDeliverySeconds: Histogram;
+  /** `sbmp_store_operation_seconds`, fed by `timeStore`. */
+  readonly storeSeconds: StoreOperationHistogram;
 
   constructor(pools: PoolRegistry | undefined) {
     const registers = [this.registry];
@@ -80,9 +85,13 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     });
+    this.storeSeconds = storeOperationHistogram(this.registry);
     for (const kind of ['ws', 'sse', 'health'] as const) this.connections.set({ kind }, 0);
     this.subscriptions.set(0);
-    if (pools !== undefined) registerPoolMetrics(this.registry, pools);
+    if (pools !== undefined) {
+      registerPoolMetrics(this.registry, pools);
+      registerPoolGauges(this.registry, pools);
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -1,27 +1,38 @@
 import { isSbmpError, SbmpError } from '../core/errors.js';
 import type { PutOptions, PutOutcome, SnapshotInput, Store } from '../store/types.js';
 import type { ServerMetrics } from './metrics.js';
+import type { PublishOrigin } from './observability/publish-observer.js';
+import { observePublish } from './observability/publish-observer.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export type PublishTransport = 'http' | 'ws';
 
+/** The admission check a publish passes first (the memory watermark; see `ServerGuards`). */
+export interface PublishAdmission {
+  /** Throws (`overloaded`) when publishes are refused now. */
+  admitPublish(): void;
+}
+
 /**
  * The one publish path of the server, shared by `PUT /state/{key}` and the PUBLISH frame:
- * rate limit, store put, metrics, and the count of publishes in flight that a graceful close
- * waits for. Apply results (including `stale` and `conflict`) are returned as values; only
- * failures throw, always as `SbmpError` (an unexpected store failure becomes `internal`).
+ * admission (memory watermark), rate limit, store put, metrics, and the count of publishes in
+ * flight that a graceful close waits for. Apply results (including `stale` and `conflict`) are
+ * returned as values; only failures throw, always as `SbmpError` (an unexpected store failure
+ * becomes `internal`).
  */
 export class Publisher {
   readonly #store: Store;
   readonly #metrics: ServerMetrics;
   readonly #rateLimiter: RateLimiter;
+  readonly #admission: PublishAdmission | undefined;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(store: Store, metrics: ServerMetrics, rateLimiter: RateLimiter) {
+  constructor(store: Store, metrics: ServerMetrics, rateLimiter: RateLimiter, admission?: PublishAdmission) {
     this.#store = store;
     this.#metrics = metrics;
     this.#rateLimiter = rateLimiter;
+    this.#admission = admission;
   }
 
   /** Publishes awaiting the store. */
@@ -29,7 +40,20 @@ export class Publisher {
     return this.#inFlight;
   }
 
-  async publish(
+  /** Runs in an `sbmp.publish` span; `origin` names the request or connection in the log line. */
+  publish(
+    input: SnapshotInput,
+    options: PutOptions | undefined,
+    identity: string,
+    transport: PublishTransport,
+    origin?: PublishOrigin,
+  ): Promise<PutOutcome> {
+    return observePublish(input, transport, origin, (traced) =>
+      this.#publish(traced, options, identity, transport),
+    );
+  }
+
+  async #publish(
     input: SnapshotInput,
     options: PutOptions | undefined,
     identity: string,
@@ -38,6 +62,7 @@ export class Publisher {
     const started = performance.now();
     this.#inFlight++;
     try {
+      this.#admission?.admitPublish();
       this.#rateLimiter.take(identity);
       const outcome = await this.#store.put(input, options);
       this.#metrics.publishes.inc({ result: outcome.result, transport });

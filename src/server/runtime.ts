@@ -1,6 +1,7 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { LoopLagFigures, LoopLagOptions } from './guards/loop-lag.js';
+import { LoopLag } from './guards/loop-lag.js';
 
-/** Resolution of the event-loop delay sampler, in ms. */
+/** Resolution of the event-loop delay sampler unless `loopLag.resolutionMs` says otherwise, in ms. */
 const LAG_RESOLUTION_MS = 20;
 
 export interface MemoryFigures {
@@ -14,26 +15,34 @@ export interface MemoryFigures {
 /** Length of the window event-loop lag figures describe. */
 const LAG_WINDOW_MS = 1000;
 
-export interface LagFigures {
-  readonly meanMs: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
+/** Event-loop lag figures of one window (see `LoopLagFigures`). */
+export type LagFigures = LoopLagFigures;
+
+export interface RuntimeStatsOptions {
+  /** Options of the event-loop lag monitor; the resolution defaults to 20 ms here. */
+  readonly loopLag?: LoopLagOptions;
+  /** Called with each one-second window's figures as it closes (e.g. to feed a histogram). */
+  readonly onLagWindow?: (figures: LagFigures) => void;
 }
 
 /**
  * Process figures for the health stream and `/debug/vars`: uptime, event-loop lag (over the
- * last one-second window, from Node's sampler) and memory. Readers share one window, so any
- * number of health streams see the same figures.
+ * last one-second window, from `LoopLag`) and memory. Readers share one window, so any number
+ * of health streams see the same figures.
  */
 export class RuntimeStats {
   readonly startedAt = Date.now();
-  readonly #sampler: IntervalHistogram;
+  readonly #loopLag: LoopLag;
   readonly #timer: NodeJS.Timeout;
-  #lag: LagFigures = { meanMs: 0, p99Ms: 0, maxMs: 0 };
+  readonly #onLagWindow: ((figures: LagFigures) => void) | undefined;
+  #lag: LagFigures;
 
-  constructor() {
-    this.#sampler = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-    this.#sampler.enable();
+  /** Throws `bad_config` naming the option when `loopLag` is invalid. */
+  constructor(options: RuntimeStatsOptions = {}) {
+    this.#loopLag = new LoopLag({ resolutionMs: LAG_RESOLUTION_MS, ...options.loopLag });
+    this.#onLagWindow = options.onLagWindow;
+    this.#loopLag.start();
+    this.#lag = this.#loopLag.snapshot();
     this.#timer = setInterval(() => this.#rollWindow(), LAG_WINDOW_MS);
     this.#timer.unref();
   }
@@ -42,19 +51,14 @@ export class RuntimeStats {
     return Date.now() - this.startedAt;
   }
 
-  /** Event-loop lag over the last full window, in ms (the sampler's own resolution subtracted). */
+  /** Event-loop lag over the last full window, in ms, with the latest probe's `currentMs`. */
   get lag(): LagFigures {
     return this.#lag;
   }
 
   #rollWindow(): void {
-    const toMs = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS) : 0);
-    this.#lag = {
-      meanMs: round(toMs(this.#sampler.mean)),
-      p99Ms: round(toMs(this.#sampler.percentile(99))),
-      maxMs: round(toMs(this.#sampler.max)),
-    };
-    this.#sampler.reset();
+    this.#lag = this.#loopLag.snapshot({ reset: true });
+    this.#onLagWindow?.(this.#lag);
   }
 
   memory(): MemoryFigures {
@@ -70,10 +74,6 @@ export class RuntimeStats {
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#sampler.disable();
+    this.#loopLag.stop();
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

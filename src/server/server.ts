@@ -2,19 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { SbmpError } from '../core/errors.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import type { Store } from '../store/types.js';
 import type { ServerContext } from './context.js';
 import { ConnectionRegistry } from './context.js';
 import { Hub } from './fanout/hub.js';
+import { registerGuardMetrics } from './guards/guard-metrics.js';
+import type { ServerGuardOptions } from './guards/server-guards.js';
+import { ServerGuards } from './guards/server-guards.js';
+import type { HealthReport } from './http/health.js';
+import { healthReport } from './http/health.js';
 import { createRequestHandler } from './http/router.js';
 import type { ServerLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
 import { ServerMetrics } from './metrics.js';
+import type { DebugOptions } from './observability/debug-access.js';
+import { resolveDebugOptions } from './observability/debug-access.js';
+import { defaultLogger } from './observability/logging.js';
+import { timeStore } from './observability/store-timing.js';
 import { Publisher } from './publish.js';
 import { RateLimiter } from './rate-limit.js';
+import type { LagFigures } from './runtime.js';
 import { RuntimeStats } from './runtime.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 
@@ -42,13 +51,23 @@ export interface ServerOptions {
   logger?: Logger | false;
   /** Pools whose figures `/metrics` (`sbmp_pool_*`) and `/debug/vars` report. */
   pools?: PoolRegistry;
+  /**
+   * Memory-watermark load shedding, the store circuit breaker and periodic compaction (see
+   * `ServerGuardOptions`); all on by default, validated at start-up (`bad_config`).
+   */
+  guards?: ServerGuardOptions;
+  /** The administrators' profiling endpoints, `/debug/pprof/*`; off by default (see `DebugOptions`). */
+  debug?: DebugOptions;
 }
 
 export interface SbmpServer {
   /** `http://host:port`; the WebSocket endpoint is `ws://host:port/sbmp/v3/ws`. */
   readonly url: string;
   readonly port: number;
+  /** `options.store` as given; the server's own calls go through the store breaker. */
   readonly store: Store;
+  /** The figures of `/sbmp/v3/health/stream`: status and its reasons, lag, memory, guards, store. */
+  health(): HealthReport;
   /**
    * Graceful stop: refuses new requests and connections (503), sends GOAWAY to every WebSocket
    * client, ends SSE streams, waits for in-flight publishes to be acknowledged (at most
@@ -116,11 +135,17 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Sb
 export async function startServer(options: ServerOptions): Promise<SbmpServer> {
   const { host, port } = checkOptions(options);
   const limits = resolveLimits(options.limits);
-  const store = options.store;
-  const logger = options.logger === false ? undefined : (options.logger ?? pino({ name: 'sbmp' }));
-  const serverId = options.serverId ?? `sbmp-${randomUUID().slice(0, 8)}`;
+  const debug = resolveDebugOptions(options.debug);
+  const logger = options.logger === false ? undefined : (options.logger ?? defaultLogger());
   const metrics = new ServerMetrics(options.pools);
-  const runtime = new RuntimeStats();
+  // Timed inside the breaker: the figures are the store's own latency, not that of fast refusals.
+  const guards = new ServerGuards(timeStore(options.store, metrics.storeSeconds), options.guards, logger);
+  // Wrapped once: every handler, the publisher and compaction share one breaker.
+  const store = guards.store;
+  const serverId = options.serverId ?? `sbmp-${randomUUID().slice(0, 8)}`;
+  let observeLagWindow: ((figures: LagFigures) => void) | undefined;
+  const runtime = new RuntimeStats({ onLagWindow: (figures) => observeLagWindow?.(figures) });
+  observeLagWindow = registerGuardMetrics(metrics.registry, guards, runtime).observeLagWindow;
   const hub = new Hub(store, logger);
   try {
     await hub.start(HUB_START_TIMEOUT_MS);
@@ -133,7 +158,7 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
           cause: err,
         });
   }
-  const publisher = new Publisher(store, metrics, new RateLimiter(limits.publishRatePerIdentity));
+  const publisher = new Publisher(store, metrics, new RateLimiter(limits.publishRatePerIdentity), guards);
   const connections = new ConnectionRegistry(metrics);
   let closing = false;
   const ctx: ServerContext = {
@@ -146,7 +171,9 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
     serverId,
     connections,
     runtime,
+    guards,
     pools: options.pools,
+    debug,
     get closing() {
       return closing;
     },
@@ -173,10 +200,14 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
     throw listenError(err as NodeJS.ErrnoException, host, port);
   }
   http.on('error', (err) => logger?.error({ err }, 'http server error'));
+  guards.start();
   const address = http.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;
-  logger?.info({ url, serverId, store: store.kind, revision: hub.revision }, 'sbmp server listening');
+  logger?.info(
+    { url, serverId, store: store.kind, revision: hub.revision, memoryLimit: guards.memory?.limit },
+    'sbmp server listening',
+  );
 
   let closed: Promise<void> | undefined;
   const close = async (drainMs: number) => {
@@ -192,6 +223,7 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
     await stopped;
     clearTimeout(grace);
     runtime.stop();
+    await guards.stop();
     metrics.registry.clear();
     logger?.info({ serverId }, 'sbmp server closed');
   };
@@ -199,7 +231,8 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
   return {
     url,
     port: address.port,
-    store,
+    store: options.store,
+    health: () => healthReport(ctx),
     close(closeOptions) {
       const drainMs = closeOptions?.drainMs ?? DEFAULT_DRAIN_MS;
       if (!Number.isFinite(drainMs) || drainMs < 0) {

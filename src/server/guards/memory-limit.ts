@@ -25,6 +25,12 @@ export interface MemoryLimitOptions {
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
 
 /**
+ * Smallest memory limit a server runs with: 32 MiB (33,554,432 bytes). Node alone takes most of
+ * that; below it the watermark would refuse everything from the first second.
+ */
+export const MIN_MEMORY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
  * Cgroup "limits" at or above this (1 PiB) mean "no limit": cgroup v1 reports an unlimited
  * group as 2^63-4096, and no machine this runs on has a petabyte of memory.
  */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SbmpError } from '../../core/errors.js';
 import type { ConnectionStats, ServerContext, StreamConnection } from '../context.js';
+import type { GuardFigures } from '../guards/server-guards.js';
 import type { LagFigures, MemoryFigures } from '../runtime.js';
 import { sendError, sendJson } from './respond.js';
 import { checkStreamAdmission, openEventStream, sseEvent } from './sse.js';
@@ -12,6 +13,8 @@ export type HealthStatus = 'ok' | 'degraded' | 'closing';
 
 export interface HealthReport {
   readonly status: HealthStatus;
+  /** Why the status is not `ok` (empty when it is): fan-out behind, memory shedding, store breaker open. */
+  readonly reasons: readonly string[];
   readonly serverId: string;
   readonly uptimeMs: number;
   readonly eventLoopLag: LagFigures;
@@ -20,11 +23,20 @@ export interface HealthReport {
   readonly subscriptions: number;
   readonly publishesInFlight: number;
   readonly store: { readonly kind: string; readonly revision: number; readonly live: boolean };
+  /** Memory watermark, store breaker, refusals and compaction. */
+  readonly guards: GuardFigures;
 }
 
-/** `degraded` while the live fan-out is not caught up with the store (e.g. its watch is being re-opened). */
+/**
+ * `degraded` while the live fan-out is not caught up with the store (e.g. its watch is being
+ * re-opened), while memory is above the watermark, or while the store breaker is not closed.
+ */
 export function healthReport(ctx: ServerContext): HealthReport {
   const live = ctx.hub.live;
+  const reasons: string[] = [];
+  if (!live) reasons.push('the live fan-out is not caught up with the store');
+  const notReady = ctx.guards.notReadyReason();
+  if (notReady !== undefined) reasons.push(notReady.message);
   let revision = ctx.hub.revision;
   try {
     revision = ctx.store.currentRevision();
@@ -32,7 +44,8 @@ export function healthReport(ctx: ServerContext): HealthReport {
     // A closed store: the hub's figure is the last known one.
   }
   return {
-    status: ctx.closing ? 'closing' : live ? 'ok' : 'degraded',
+    status: ctx.closing ? 'closing' : reasons.length === 0 ? 'ok' : 'degraded',
+    reasons: ctx.closing ? ['the server is shutting down', ...reasons] : reasons,
     serverId: ctx.serverId,
     uptimeMs: ctx.runtime.uptimeMs,
     eventLoopLag: ctx.runtime.lag,
@@ -45,6 +58,7 @@ export function healthReport(ctx: ServerContext): HealthReport {
     subscriptions: ctx.hub.subscriptionCount,
     publishesInFlight: ctx.publisher.inFlight,
     store: { kind: ctx.store.kind, revision, live },
+    guards: ctx.guards.figures(),
   };
 }
 
@@ -53,7 +67,11 @@ export function serveHealthz(ctx: ServerContext, res: ServerResponse): void {
   sendJson(res, 200, { status: 'ok', serverId: ctx.serverId, uptimeMs: ctx.runtime.uptimeMs });
 }
 
-/** `GET /readyz`: 200 when the store is watched live and the server is not closing; else 503. */
+/**
+ * `GET /readyz`: 200 when the store is watched live, the store breaker is closed, memory is below
+ * the watermark and the server is not closing; else 503 with the reason (`unavailable` or
+ * `overloaded`) and `Retry-After`.
+ */
 export function serveReadyz(ctx: ServerContext, res: ServerResponse): void {
   if (ctx.closing) {
     sendError(res, new SbmpError('unavailable', 'the server is shutting down'));
@@ -63,10 +81,19 @@ export function serveReadyz(ctx: ServerContext, res: ServerResponse): void {
     sendError(res, new SbmpError('unavailable', 'the live fan-out is not caught up with the store'));
     return;
   }
+  const notReady = ctx.guards.notReadyReason();
+  if (notReady !== undefined) {
+    sendError(res, notReady);
+    return;
+  }
   sendJson(res, 200, { status: 'ready', revision: ctx.hub.revision });
 }
 
-/** `GET /sbmp/v3/health/stream`: a `health` event with `healthReport` now and every second. */
+/**
+ * `GET /sbmp/v3/health/stream`: a `health` event with `healthReport` now and every second. It
+ * counts against `maxConnections` but is not shed by the memory watermark: an overloaded server
+ * is exactly when operators need to watch it.
+ */
 export function serveHealthStream(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
   checkStreamAdmission(ctx);
   openEventStream(res, 'sbmp health');

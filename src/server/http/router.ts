@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SbmpError } from '../../core/errors.js';
 import type { ServerContext } from '../context.js';
 import { isDashboardPath, serveDashboardAsset } from '../dashboard/routes.js';
+import { beginRequest, requestIdOf } from '../observability/logging.js';
+import { PPROF_PATH, servePprof } from '../observability/pprof.js';
 import { asSbmpError } from '../publish.js';
 import { serveHealthStream, serveHealthz, serveReadyz } from './health.js';
 import { serveDebugVars, serveMetrics } from './metrics.js';
@@ -31,10 +33,14 @@ export function createRequestHandler(
   ctx: ServerContext,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    beginRequest(ctx.logger, req, res);
     route(ctx, req, res).catch((err: unknown) => {
       const error = asSbmpError(err);
       if (error.code === 'internal')
-        ctx.logger?.error({ err, url: req.url, method: req.method }, 'request failed');
+        ctx.logger?.error(
+          { err, requestId: requestIdOf(req), url: req.url, method: req.method },
+          'request failed',
+        );
       // An unread body (too large, or refused before reading) must not be parsed as the next request.
       const headers: Record<string, string> = hasUnreadBody(req) ? { Connection: 'close' } : {};
       sendError(res, error, headers);
@@ -99,6 +105,10 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       if (allow(req, res, ['GET'])) serveDebugVars(ctx, res);
       return;
     default:
+      if (path.startsWith(`${PPROF_PATH}/`)) {
+        if (allow(req, res, ['GET'])) await servePprof(ctx, req, res, path, url.searchParams);
+        return;
+      }
       throw new SbmpError('not_found', `no route for ${req.method} ${path}`, { details: { path } });
   }
 }

@@ -5,6 +5,8 @@ import type { TraceContext } from '../../core/snapshot.js';
 import { parseVersion } from '../../core/version.js';
 import type { PutOptions, PutOutcome, SnapshotInput } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
+import { requestIdOf } from '../observability/logging.js';
+import { traceFromHeaders, traceResponseHeaders } from '../observability/trace-context.js';
 import { snapshotJsonText, toSnapshotJson } from '../snapshot-json.js';
 import { isJsonContentType, parseJsonBody, readBody } from './body.js';
 import { sendError, sendJson, sendJsonText } from './respond.js';
@@ -60,13 +62,9 @@ function writeVersions(req: IncomingMessage): { version: number | undefined; ifV
   return { version, ifVersion };
 }
 
+/** `traceparent` (+ `tracestate`) or `X-SBMP-Trace-Context-V2`; `bad_request` when malformed. */
 function traceOf(req: IncomingMessage): TraceContext | undefined {
-  const traceparent = header(req, 'traceparent');
-  if (traceparent === undefined) return undefined;
-  const tracestate = header(req, 'tracestate');
-  return tracestate === undefined
-    ? { traceparent: traceparent.trim() }
-    : { traceparent: traceparent.trim(), tracestate };
+  return traceFromHeaders((name) => header(req, name));
 }
 
 function sourceOf(req: IncomingMessage): string | undefined {
@@ -104,7 +102,10 @@ async function write(
   ifVersion: number | undefined,
 ): Promise<void> {
   const options: PutOptions | undefined = ifVersion === undefined ? undefined : { ifVersion };
-  const outcome = await ctx.publisher.publish(input, options, identityOf(req), 'http');
+  const outcome = await ctx.publisher.publish(input, options, identityOf(req), 'http', {
+    logger: ctx.logger,
+    requestId: requestIdOf(req),
+  });
   sendOutcome(res, input.key, outcome);
 }
 
@@ -120,6 +121,8 @@ export async function putState(ctx: ServerContext, req: IncomingMessage, res: Se
   const { version, ifVersion } = writeVersions(req);
   const trace = traceOf(req);
   const source = sourceOf(req);
+  // Refused before the body is read: a process short of memory should not buffer a state first.
+  ctx.guards.admitPublish();
   const state = parseJsonBody(await readBody(req, ctx.limits.maxStateBytes));
   const input: { -readonly [K in keyof SnapshotInput]: SnapshotInput[K] } = { key, state };
   if (version !== undefined) input.version = version;
@@ -147,6 +150,8 @@ export async function deleteState(
   if (version !== undefined) input.version = version;
   const source = sourceOf(req);
   if (source !== undefined) input.source = source;
+  const trace = traceOf(req);
+  if (trace !== undefined) input.trace = trace;
   await write(ctx, req, res, input, ifVersion);
 }
 
@@ -173,7 +178,12 @@ export async function getState(ctx: ServerContext, req: IncomingMessage, res: Se
     return;
   }
   const etag = `"${snapshot.version}"`;
-  const headers = { ETag: etag, 'Cache-Control': 'no-cache', 'SBMP-Revision': snapshot.revision };
+  const headers = {
+    ETag: etag,
+    'Cache-Control': 'no-cache',
+    'SBMP-Revision': snapshot.revision,
+    ...traceResponseHeaders(snapshot.trace),
+  };
   const ifNoneMatch = header(req, 'if-none-match');
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) {
     res.writeHead(304, headers);

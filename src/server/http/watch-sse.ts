@@ -8,6 +8,7 @@ import { Subscriber } from '../fanout/subscriber.js';
 import type { Batch } from '../fanout/subscription.js';
 import { Subscription } from '../fanout/subscription.js';
 import { observeDeliveryAge } from '../metrics.js';
+import { startDeliverySpan } from '../observability/tracing.js';
 import { checkStreamAdmission, openEventStream, sseEvent } from './sse.js';
 
 /** Most bytes of events built for one write. */
@@ -42,6 +43,9 @@ export function resumeRevision(req: IncomingMessage, query: URLSearchParams): nu
  *   when the subscription fails;
  * - comment heartbeats every `sseHeartbeatMs`.
  *
+ * Refused with 503 + `Retry-After` before the stream opens: `overloaded` while the memory
+ * watermark sheds load or at `maxConnections`, `unavailable` while the server is closing.
+ *
  * Each event's `id:` is the stream's resume point: every matching change at or below it has
  * been sent. On an in-order stream that is the event's own revision; when conflation sends a
  * newer key before an older one, the id stays back until the older one is out, so the
@@ -56,6 +60,7 @@ export function serveWatch(
   const pattern = compilePattern(query.get('pattern') ?? '');
   const since = resumeRevision(req, query);
   checkStreamAdmission(ctx);
+  ctx.guards.admitConnection();
   openEventStream(res, `sbmp watch ${pattern.source}`);
   return new SseWatch(ctx, req, res, pattern, since);
 }
@@ -121,6 +126,11 @@ class SseWatch implements StreamConnection, DeliveryTransport {
   }
 
   write(_subscription: Subscription, batch: Batch): void {
+    const span = startDeliverySpan(batch.entries, {
+      transport: 'sse',
+      connection: this.id,
+      subscription: this.id,
+    });
     let text = '';
     if (batch.resync) text += sseEvent('resync', '{}');
     const entries = batch.entries;
@@ -139,6 +149,7 @@ class SseWatch implements StreamConnection, DeliveryTransport {
       this.#lastId = revision;
     }
     if (text.length > 0) this.#res.write(text);
+    span?.end();
     if (entries.length > 0) {
       this.#delivered += entries.length;
       this.#ctx.metrics.deliveries.inc({ transport: 'sse' }, entries.length);

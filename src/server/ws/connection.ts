@@ -13,12 +13,14 @@ import { closeCodeForError, WS_CLOSE } from '../../codec/ws-protocol.js';
 import type { SbmpErrorCode } from '../../core/errors.js';
 import { SbmpError } from '../../core/errors.js';
 import { compilePattern } from '../../core/key.js';
+import { holdWritesForTurn } from '../../core/write-batching.js';
 import type { SnapshotInput } from '../../store/types.js';
 import type { ConnectionStats, ServerContext, StreamConnection } from '../context.js';
 import { Subscription } from '../fanout/subscription.js';
 import { asSbmpError } from '../publish.js';
 import { WsDeliveries } from './deliveries.js';
 import { errorFrameOf, publishInputOf } from './frame-mapping.js';
+import { socketOf } from './ws-socket.js';
 
 /** Reconnect hint in GOAWAY: soon after a shutdown (another instance may be up), a little later for a slow consumer. */
 const SHUTDOWN_RECONNECT_MS = 250;
@@ -32,7 +34,8 @@ type State = 'hello' | 'open' | 'draining' | 'closed';
  * One WebSocket client. HELLO first (within `helloTimeoutMs`), then PUBLISH, SUBSCRIBE,
  * UNSUBSCRIBE and PING in any order. Every refusal is an ERROR frame with a precise code;
  * the connection is closed only for protocol breaches (text messages, no HELLO, too many bad
- * frames) and slow consumers, never for a refused publish.
+ * frames), slow consumers and a HELLO refused while the server sheds load (ERROR `overloaded`,
+ * close 1013), never for a refused publish.
  */
 export class WsConnection implements StreamConnection {
   readonly id: number;
@@ -122,6 +125,8 @@ export class WsConnection implements StreamConnection {
             onSent();
             return;
           }
+          // Frames written in one turn (a run of ACKs, a batch of SNAPSHOTS) leave in one writev.
+          holdWritesForTurn(socketOf(this.#ws));
           this.#ws.send(bytes, () => onSent());
         },
         slow: (subscription) => this.#slowConsumer(subscription),
@@ -135,6 +140,7 @@ export class WsConnection implements StreamConnection {
         maxFrameBytes: this.#ctx.limits.maxFrameBytes,
         highWaterBytes: this.#ctx.limits.sendHighWaterBytes,
         metrics: this.#ctx.metrics,
+        connection: this.id,
       },
     );
   }
@@ -199,7 +205,19 @@ export class WsConnection implements StreamConnection {
       );
       return;
     }
+    try {
+      // A server shedding load refuses new connections here, after the handshake, so the
+      // client learns why (ERROR overloaded) before the close 1013.
+      this.#ctx.guards.admitConnection();
+    } catch (err) {
+      this.#fatal(asSbmpError(err));
+      return;
+    }
     this.#state = 'open';
+    this.#ctx.logger?.debug(
+      { connection: this.id, clientId: frame.clientId, remote: this.#remote },
+      'websocket client connected',
+    );
     if (frame.stateEncoding !== this.#encoding) {
       // Nothing has been subscribed yet, so the deliveries can be swapped for the chosen encoding.
       this.#encoding = frame.stateEncoding;
@@ -260,7 +278,8 @@ export class WsConnection implements StreamConnection {
     }
     this.#inFlight.add(requestId);
     const options = frame.ifVersion === undefined ? undefined : { ifVersion: frame.ifVersion };
-    this.#ctx.publisher.publish(input, options, `addr:${this.#remote}`, 'ws').then(
+    const origin = { logger: this.#ctx.logger, connection: this.id };
+    this.#ctx.publisher.publish(input, options, `addr:${this.#remote}`, 'ws', origin).then(
       (outcome) => {
         this.#settled(requestId);
         this.#send({ type: 'ack', requestId, ...outcome });
@@ -291,6 +310,12 @@ export class WsConnection implements StreamConnection {
     }
     if (this.#subscriptions.has(subscriptionId)) {
       refuse(new SbmpError('bad_request', `subscription id ${subscriptionId} is already in use`));
+      return;
+    }
+    try {
+      this.#ctx.guards.admitSubscription();
+    } catch (err) {
+      refuse(asSbmpError(err));
       return;
     }
     if (this.#subscriptions.size >= limits.maxSubscriptionsPerConnection) {
@@ -384,6 +409,10 @@ export class WsConnection implements StreamConnection {
   }
 
   #onClose(): void {
+    this.#ctx.logger?.debug(
+      { connection: this.id, delivered: this.#deliveries.delivered },
+      'websocket closed',
+    );
     this.#state = 'closed';
     clearTimeout(this.#helloTimer);
     this.#deliveries.subscriber.close();

@@ -11,6 +11,7 @@ import { Subscriber } from '../fanout/subscriber.js';
 import type { Batch, Subscription } from '../fanout/subscription.js';
 import type { ServerMetrics } from '../metrics.js';
 import { observeDeliveryAge } from '../metrics.js';
+import { startDeliverySpan } from '../observability/tracing.js';
 
 /** What the WebSocket deliveries need from their connection. */
 export interface WsDeliveryHooks {
@@ -25,6 +26,8 @@ export interface WsDeliveryOptions {
   readonly maxFrameBytes: number;
   readonly highWaterBytes: number;
   readonly metrics: ServerMetrics;
+  /** The connection's id, named in delivery spans. */
+  readonly connection?: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export class WsDeliveries implements DeliveryTransport {
   readonly #hooks: WsDeliveryHooks;
   readonly #encoding: StateEncoding;
   readonly #metrics: ServerMetrics;
+  readonly #connection: number;
   readonly #lowWaterBytes: number;
   #unsentBytes = 0;
   #delivered = 0;
@@ -50,6 +54,7 @@ export class WsDeliveries implements DeliveryTransport {
     this.#hooks = hooks;
     this.#encoding = options.encoding;
     this.#metrics = options.metrics;
+    this.#connection = options.connection ?? 0;
     this.#lowWaterBytes = Math.floor(options.highWaterBytes / 2);
     this.subscriber = new Subscriber(this, {
       highWaterBytes: options.highWaterBytes,
@@ -77,6 +82,11 @@ export class WsDeliveries implements DeliveryTransport {
 
   write(subscription: Subscription, batch: Batch): void {
     const entries = batch.entries;
+    const span = startDeliverySpan(entries, {
+      transport: 'ws',
+      connection: this.#connection,
+      subscription: subscription.id,
+    });
     const encoded: Uint8Array[] = new Array(entries.length);
     let oldestTs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < entries.length; i++) {
@@ -92,6 +102,7 @@ export class WsDeliveries implements DeliveryTransport {
     if (batch.synced) header.synced = true;
     if (batch.revision !== undefined) header.revision = batch.revision;
     this.#send(encodeSnapshotsFrame(header, encoded));
+    span?.end();
     if (entries.length > 0) {
       this.#delivered += entries.length;
       this.#metrics.deliveries.inc({ transport: 'ws' }, entries.length);

@@ -2,6 +2,7 @@ import type { ErrorFrame, PublishFrame, StateEncoding } from '../../codec/frame-
 import { decodeState, stateEncodingOf } from '../../codec/state.js';
 import type { SbmpError } from '../../core/errors.js';
 import type { SnapshotInput } from '../../store/types.js';
+import { checkTraceContext } from '../observability/trace-context.js';
 
 /** Longest message text sent in an ERROR frame; the code is what clients act on. */
 const MAX_ERROR_MESSAGE_CHARS = 1000;
@@ -9,7 +10,8 @@ const MAX_ERROR_MESSAGE_CHARS = 1000;
 /**
  * The store input of a PUBLISH frame. The state is decoded with the frame's content type, or
  * the connection's encoding when it has none; any other content type marks opaque bytes, kept
- * with their content type. Throws `bad_state` when the bytes do not decode.
+ * with their content type. Throws `bad_state` when the bytes do not decode, `bad_request` for a
+ * malformed trace context.
  */
 export function publishInputOf(frame: PublishFrame, encoding: StateEncoding): SnapshotInput {
   const contentType = frame.contentType ?? '';
@@ -19,8 +21,9 @@ export function publishInputOf(frame: PublishFrame, encoding: StateEncoding): Sn
   else if (contentType === '') state = decodeState(frame.state, encoding);
   else if (stateEncodingOf(contentType) !== undefined) state = decodeState(frame.state, contentType);
   else {
-    // Opaque bytes are kept: copy them out of the message buffer they are a view into.
-    state = frame.state.slice();
+    // A view into the message buffer, which is never reused: the store copies the bytes it
+    // keeps (see `preparePut`), so a copy here would be a second one.
+    state = frame.state;
     opaqueType = contentType;
   }
   const input: { -readonly [K in keyof SnapshotInput]: SnapshotInput[K] } = { key: frame.key, state };
@@ -28,7 +31,7 @@ export function publishInputOf(frame: PublishFrame, encoding: StateEncoding): Sn
   if (frame.deleted === true) input.deleted = true;
   if (opaqueType !== undefined) input.contentType = opaqueType;
   if (frame.ts !== undefined) input.ts = frame.ts;
-  if (frame.trace !== undefined) input.trace = frame.trace;
+  if (frame.trace !== undefined) input.trace = checkTraceContext(frame.trace, 'publish.trace');
   return input;
 }
 

@@ -25,7 +25,8 @@ function refuse(socket: Duplex, error: SbmpError): void {
  * Accepts WebSocket upgrades on `/sbmp/v3/ws` of the HTTP server's own port (`ws` in
  * `noServer` mode). Messages above `maxFrameBytes` are refused by `ws` itself with close 1009.
  * Other paths get 404, a closing server 503 `unavailable`, and a server at `maxConnections`
- * 503 `overloaded`, all before the handshake.
+ * 503 `overloaded`, all before the handshake. A server shedding load (memory watermark) refuses
+ * at HELLO instead, with ERROR `overloaded` and close 1013 (see `WsConnection`).
  */
 export function createUpgradeHandler(ctx: ServerContext) {
   const wss = new WebSocketServer({
