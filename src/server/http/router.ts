@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SbmpError } from '../../core/errors.js';
 import type { ServerContext } from '../context.js';
 import { isDashboardPath, serveDashboardAsset } from '../dashboard/routes.js';
+import { checkVarsAccess } from '../observability/debug-access.js';
 import { beginRequest, requestIdOf } from '../observability/logging.js';
 import { PPROF_PATH, servePprof } from '../observability/pprof.js';
 import { asSbmpError } from '../publish.js';
@@ -102,7 +103,10 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       if (allow(req, res, ['GET'])) await serveMetrics(ctx, res);
       return;
     case '/debug/vars':
-      if (allow(req, res, ['GET'])) serveDebugVars(ctx, res);
+      if (allow(req, res, ['GET'])) {
+        checkVarsAccess(ctx.debug, req);
+        serveDebugVars(ctx, res);
+      }
       return;
     default:
       if (path.startsWith(`${PPROF_PATH}/`)) {

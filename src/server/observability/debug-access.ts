@@ -15,18 +15,27 @@ export interface DebugOptions {
    * snapshot needs about as much memory again and blocks the event loop meanwhile.
    */
   readonly maxHeapSnapshotBytes?: number;
+  /**
+   * Who may read `/debug/vars` (runtime, fan-out and per-connection figures): `'loopback'`
+   * (default) answers clients on this host only, `'any'` every client, for a dashboard opened
+   * from another machine on a trusted network.
+   */
+  readonly vars?: 'loopback' | 'any';
 }
 
 export interface ResolvedDebugOptions {
   readonly pprof: boolean;
   readonly maxHeapSnapshotBytes: number;
+  readonly vars: 'loopback' | 'any';
 }
 
 export const DEFAULT_MAX_HEAP_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
 /** Defaults filled in; `bad_config` naming the option for a wrong type or value. */
 export function resolveDebugOptions(options: DebugOptions | undefined): ResolvedDebugOptions {
-  if (options === undefined) return { pprof: false, maxHeapSnapshotBytes: DEFAULT_MAX_HEAP_SNAPSHOT_BYTES };
+  if (options === undefined) {
+    return { pprof: false, maxHeapSnapshotBytes: DEFAULT_MAX_HEAP_SNAPSHOT_BYTES, vars: 'loopback' };
+  }
   if (options === null || typeof options !== 'object') {
     throw new SbmpError('bad_config', 'options.debug must be an object such as { pprof: true }');
   }
@@ -41,7 +50,24 @@ export function resolveDebugOptions(options: DebugOptions | undefined): Resolved
       `options.debug.maxHeapSnapshotBytes must be a positive integer, got ${String(max)}`,
     );
   }
-  return { pprof, maxHeapSnapshotBytes: max };
+  const vars = options.vars ?? 'loopback';
+  if (vars !== 'loopback' && vars !== 'any') {
+    throw new SbmpError('bad_config', `options.debug.vars must be 'loopback' or 'any', got ${String(vars)}`);
+  }
+  return { pprof, maxHeapSnapshotBytes: max, vars };
+}
+
+/** Lets a request through to `/debug/vars`, or throws `forbidden` (403) for a remote client. */
+export function checkVarsAccess(debug: ResolvedDebugOptions, req: IncomingMessage): void {
+  if (debug.vars === 'any') return;
+  const remote = req.socket.remoteAddress;
+  if (!isLoopbackAddress(remote)) {
+    throw new SbmpError(
+      'forbidden',
+      '/debug/vars answers only clients on the loopback interface; start the server with debug: { vars: "any" } to open it',
+      { details: { path: '/debug/vars', remote: remote ?? 'unknown' } },
+    );
+  }
 }
 
 /** True for 127.0.0.0/8 and ::1, also in their IPv4-mapped IPv6 form. */
