@@ -5,6 +5,8 @@ import { MIN_MEMORY_LIMIT_BYTES } from '../server/guards/memory-limit.js';
 import { MemoryWatermark } from '../server/guards/memory-watermark.js';
 import type { ServerLimits } from '../server/limits.js';
 import { resolveLimits } from '../server/limits.js';
+import type { DebugOptions } from '../server/observability/debug-access.js';
+import { resolveDebugOptions } from '../server/observability/debug-access.js';
 import { parseStoreSpec } from '../store/open.js';
 
 /** Thresholds of the memory watermark, as fractions of the memory limit. */
@@ -29,6 +31,8 @@ export interface ServeSettings {
   readonly compactIntervalMs?: number;
   /** Time a shutdown gives clients and in-flight publishes, in ms; the server's default (5 s) when absent. */
   readonly drainMs?: number;
+  /** Debug endpoints: `{ pprof: true }` serves profiles to loopback clients; `vars: 'any'` opens /debug/vars. */
+  readonly debug?: DebugOptions;
 }
 
 export const SERVE_DEFAULTS = { host: '127.0.0.1', port: 7400, store: 'lmdb:./sbmp-data' } as const;
@@ -52,6 +56,7 @@ const CONFIG_KEYS = [
   'memoryWatermark',
   'compactIntervalMs',
   'drainMs',
+  'debug',
 ] as const;
 
 const WATERMARK_KEYS = ['shedAt', 'refusePublishesAt', 'recoverBelow'] as const;
@@ -133,6 +138,11 @@ export async function resolveServeSettings(
   );
   const memoryWatermark = file.memoryWatermark;
   if (memoryWatermark !== undefined) checkWatermark(memoryWatermark, memoryLimitBytes, inFile);
+  if (file.debug !== undefined)
+    relabel(
+      () => resolveDebugOptions(file.debug),
+      () => inFile('debug'),
+    );
   for (const key of ['compactIntervalMs', 'drainMs'] as const) {
     const value = file[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
@@ -149,6 +159,7 @@ export async function resolveServeSettings(
     ...(memoryWatermark === undefined ? {} : { memoryWatermark }),
     ...(file.compactIntervalMs === undefined ? {} : { compactIntervalMs: file.compactIntervalMs }),
     ...(file.drainMs === undefined ? {} : { drainMs: file.drainMs }),
+    ...(file.debug === undefined ? {} : { debug: file.debug }),
   };
 }
 
@@ -265,6 +276,7 @@ interface ConfigFile {
   memoryWatermark?: WatermarkSettings;
   compactIntervalMs?: number;
   drainMs?: number;
+  debug?: DebugOptions;
 }
 
 async function readConfigFile(path: string): Promise<ConfigFile> {
@@ -320,6 +332,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   expect('memoryWatermark', 'object');
   expect('compactIntervalMs', 'number');
   expect('drainMs', 'number');
+  expect('debug', 'object');
   const port = config.port as number | undefined;
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
     throw new SbmpError('bad_config', `config file ${path}: 'port' must be 0..65535`, {

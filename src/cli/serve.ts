@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--config <file>',
-      'JSON config file (env SBMP_CONFIG): {host, port, store, memoryLimit, serverId, limits, memoryWatermark, compactIntervalMs, drainMs}',
+      'JSON config file (env SBMP_CONFIG): {host, port, store, memoryLimit, serverId, limits, memoryWatermark, compactIntervalMs, drainMs, debug}',
     )
     .addHelpText(
       'after',
@@ -109,6 +109,7 @@ function runConfigOf(settings: ServeSettings): RunServerConfig {
     },
     ...(settings.serverId === undefined ? {} : { serverId: settings.serverId }),
     ...(settings.drainMs === undefined ? {} : { drainMs: settings.drainMs }),
+    ...(settings.debug === undefined ? {} : { debug: settings.debug }),
   };
 }
 

@@ -11,6 +11,8 @@ import { MemoryWatermark } from './guards/memory-watermark.js';
 import type { ServerGuardOptions } from './guards/server-guards.js';
 import type { ServerLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
+import type { DebugOptions } from './observability/debug-access.js';
+import { resolveDebugOptions } from './observability/debug-access.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_HOST, DEFAULT_PORT } from './server.js';
 
 /** Default period of the heartbeat log line: 30,000 ms. */
@@ -45,6 +47,8 @@ export interface RunServerConfig {
   /** JSON logs; `false` for none. Default: pino on stdout. */
   readonly logger?: Logger | false;
   readonly pools?: PoolRegistry;
+  /** Administrators' debug endpoints (`/debug/pprof/*`, who may read `/debug/vars`). */
+  readonly debug?: DebugOptions;
   /** Time shutdown gives in-flight publishes and clients, in ms. Default 5,000. */
   readonly drainMs?: number;
   /** Period of the heartbeat log line, in ms; 0 turns it off. Default 30,000. */
@@ -78,6 +82,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'drainMs',
   'heartbeatMs',
   'lifecycle',
+  'debug',
 ]);
 
 function bad(option: string, problem: string, fix?: string): SbmpError {
@@ -111,6 +116,7 @@ export function checkRunConfig(config: RunServerConfig): CheckedRunConfig {
   const port = checkInteger(config.port ?? DEFAULT_PORT, 'port', 0, 65_535);
   checkStore(config.store);
   resolveLimits(config.limits);
+  resolveDebugOptions(config.debug);
   const guards = config.guards ?? {};
   if (guards === null || typeof guards !== 'object') throw bad('guards', 'must be an object');
   const memory = guards.memory;

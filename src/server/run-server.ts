@@ -124,6 +124,7 @@ export async function runServer(
         ...(guards === undefined ? {} : { guards }),
         ...(serverId === undefined ? {} : { serverId }),
         ...(pools === undefined ? {} : { pools }),
+        ...(context.config.debug === undefined ? {} : { debug: context.config.debug }),
       });
     },
     async stop(context) {

@@ -63,6 +63,15 @@ describe('serve settings', () => {
     }
   });
 
+  it('reads debug options from the file and refuses bad ones naming the file key', async () => {
+    const good = await config('debug.json', JSON.stringify({ debug: { pprof: true, vars: 'any' } }));
+    assert.deepEqual((await resolveServeSettings({ config: good }, {})).debug, { pprof: true, vars: 'any' });
+    const bad = await config('debug-bad.json', JSON.stringify({ debug: { pprof: 'yes' } }));
+    await assert.rejects(resolveServeSettings({ config: bad }, {}), (e: unknown) =>
+      isSbmpError(e, 'bad_config'),
+    );
+  });
+
   it('parses memory sizes', () => {
     assert.equal(parseByteSize('512MB', 'x'), 512e6);
     assert.equal(parseByteSize('512MiB', 'x'), 512 * 1024 ** 2);

@@ -76,6 +76,29 @@ describe('runServer', () => {
     }
   });
 
+  it('passes debug options to the server: pprof served to loopback clients when enabled', async () => {
+    const store = new MemoryStore();
+    const enabled = await runServer({
+      store,
+      port: 0,
+      logger: false,
+      heartbeatMs: 0,
+      debug: { pprof: true },
+    });
+    const disabled = await runServer({ store, port: 0, logger: false, heartbeatMs: 0 });
+    try {
+      const profile = await fetch(`${enabled.server.url}/debug/pprof/profile?seconds=1`);
+      assert.equal(profile.status, 200);
+      const body = (await profile.json()) as { nodes?: unknown[] };
+      assert.ok(Array.isArray(body.nodes) && body.nodes.length > 0, 'a CPU profile');
+      assert.equal((await fetch(`${disabled.server.url}/debug/pprof/profile?seconds=1`)).status, 404);
+    } finally {
+      await enabled.shutdown();
+      await disabled.shutdown();
+      await store.close();
+    }
+  });
+
   it('leaves a store it was given open', async () => {
     const store = new MemoryStore();
     const running = await runServer({ store, port: 0, logger: false, heartbeatMs: 0 });
