@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BufferPool } from '../pool/buffer-pool.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import type { Store } from '../store/types.js';
 import type { Hub } from './fanout/hub.js';
@@ -85,7 +86,9 @@ export interface ServerContext {
   readonly runtime: RuntimeStats;
   /** Memory watermark, store breaker and compaction; `store` above is already behind the breaker. */
   readonly guards: ServerGuards;
-  readonly pools: PoolRegistry | undefined;
+  readonly pools: PoolRegistry;
+  /** Buffers request bodies are read into (`sbmp.http.body.v1`). */
+  readonly bodyPool: BufferPool;
   /** The administrators' debug endpoints (`/debug/pprof/*`): off unless `ServerOptions.debug` turns them on. */
   readonly debug: ResolvedDebugOptions;
   /** True once `close()` began: new requests and connections are refused with 503. */

@@ -21,6 +21,7 @@ import type { DebugOptions } from './observability/debug-access.js';
 import { resolveDebugOptions } from './observability/debug-access.js';
 import { defaultLogger } from './observability/logging.js';
 import { timeStore } from './observability/store-timing.js';
+import { createServerPools } from './pools.js';
 import { Publisher } from './publish.js';
 import { RateLimiter } from './rate-limit.js';
 import type { LagFigures } from './runtime.js';
@@ -49,7 +50,11 @@ export interface ServerOptions {
   serverId?: string;
   /** JSON logs go here; `false` for none. Default: a pino logger on stdout. */
   logger?: Logger | false;
-  /** Pools whose figures `/metrics` (`sbmp_pool_*`) and `/debug/vars` report. */
+  /**
+   * The registry the server registers its own pools in (`SERVER_POOLS`), next to any of yours;
+   * `/metrics` (`sbmp_pool_*`) and `/debug/vars` report every pool in it. Default: a registry
+   * of the server's own.
+   */
   pools?: PoolRegistry;
   /**
    * Memory-watermark load shedding, the store circuit breaker and periodic compaction (see
@@ -137,7 +142,8 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
   const limits = resolveLimits(options.limits);
   const debug = resolveDebugOptions(options.debug);
   const logger = options.logger === false ? undefined : (options.logger ?? defaultLogger());
-  const metrics = new ServerMetrics(options.pools);
+  const pools = createServerPools(options.pools);
+  const metrics = new ServerMetrics(pools.registry);
   // Timed inside the breaker: the figures are the store's own latency, not that of fast refusals.
   const guards = new ServerGuards(timeStore(options.store, metrics.storeSeconds), options.guards, logger);
   // Wrapped once: every handler, the publisher and compaction share one breaker.
@@ -152,6 +158,7 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
   } catch (err) {
     hub.stop();
     runtime.stop();
+    pools.close();
     throw err instanceof SbmpError
       ? err
       : new SbmpError('unavailable', `cannot watch the ${store.kind} store: ${(err as Error).message}`, {
@@ -172,7 +179,8 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
     connections,
     runtime,
     guards,
-    pools: options.pools,
+    pools: pools.registry,
+    bodyPool: pools.httpBody,
     debug,
     get closing() {
       return closing;
@@ -197,6 +205,7 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
   } catch (err) {
     hub.stop();
     runtime.stop();
+    pools.close();
     throw listenError(err as NodeJS.ErrnoException, host, port);
   }
   http.on('error', (err) => logger?.error({ err }, 'http server error'));
@@ -224,6 +233,7 @@ export async function startServer(options: ServerOptions): Promise<SbmpServer> {
     clearTimeout(grace);
     runtime.stop();
     await guards.stop();
+    pools.close();
     metrics.registry.clear();
     logger?.info({ serverId }, 'sbmp server closed');
   };

@@ -206,7 +206,12 @@ test('a server given a pool registry reports sbmp_pool_* per pool in /metrics an
     assert.match(text, /sbmp_pool_allocs_total\{pool="sbmp\.test\.thing\.v1"\} 1/);
     assert.match(text, /sbmp_pool_reuses_total\{pool="sbmp\.test\.thing\.v1"\} 1/);
     const vars = await (await fetch(`${server.url}/debug/vars`)).json();
-    assert.equal(vars.pools[0].name, 'sbmp.test.thing.v1');
+    const names = (vars.pools as { name: string }[]).map((p) => p.name);
+    assert.deepEqual(
+      names,
+      ['sbmp.http.body.v1', 'sbmp.test.thing.v1'],
+      'the server pools and the ones passed in',
+    );
   } finally {
     pool.close();
     await server.close();

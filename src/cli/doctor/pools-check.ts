@@ -1,19 +1,18 @@
-import { defaultRegistry, PoolRegistry, parsePoolName } from '../../pool/registry.js';
+import { PoolRegistry, parsePoolName } from '../../pool/registry.js';
 import { type CheckGroup, type CheckResult, fail, messageOf, pass, skip } from './check.js';
 
 /**
- * Are the pools the server uses registered under valid names? The names come from the
- * registry the server modules fill when loaded, and, with `--url`, from the pools the live
- * server reports in `/debug/vars`. A pool constructed under an unregistered name stops
+ * Are the pools the server uses registered under valid names? The names come from the list
+ * the server registers at start-up (`SERVER_POOLS`), and, with `--url`, from the pools the
+ * live server reports in `/debug/vars`. A pool constructed under an unregistered name stops
  * start-up with `pool_unregistered`; a malformed name is `bad_config`.
  */
 export const poolChecks: CheckGroup = {
   name: 'pools',
   timeoutMs: 10_000,
   async run(ctx) {
-    // Loading the server registers, at module level, every pool name it declares.
-    await import('../../server/server.js');
-    const declared = defaultRegistry.listPools().map((d) => d.name);
+    const { SERVER_POOLS } = await import('../../server/pools.js');
+    const declared = SERVER_POOLS.map((d) => d.name);
     const figures = ctx.live?.figures;
     const reported = figures?.ok === true ? (figures.value.poolNames ?? []) : [];
     return [checkNames(declared, reported)];

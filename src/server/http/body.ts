@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SbmpError } from '../../core/errors.js';
+import type { BufferPool } from '../../pool/buffer-pool.js';
 
 function tooLarge(size: number, limit: number, declared: boolean): SbmpError {
   return new SbmpError(
@@ -10,12 +11,34 @@ function tooLarge(size: number, limit: number, declared: boolean): SbmpError {
 }
 
 /**
- * Reads a request body of at most `maxBytes`. A `Content-Length` above the limit is refused
- * before anything is read; a chunked body is refused as soon as it passes the limit, and
+ * Reads a body (see `readChunks` for the limit) and parses it as JSON (`parseJsonBody`). The
+ * chunks are joined in a buffer borrowed from `pool` for the parse only, and released before
+ * this resolves: no view of it escapes, since `JSON.parse` builds new values.
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  pool: BufferPool,
+): Promise<unknown> {
+  const { chunks, size } = await readChunks(req, maxBytes);
+  if (size === 0) return parseJsonBody(Buffer.alloc(0));
+  const body = pool.acquire(size);
+  try {
+    let offset = 0;
+    for (const chunk of chunks) offset += chunk.copy(body, offset);
+    return parseJsonBody(body);
+  } finally {
+    pool.release(body);
+  }
+}
+
+/**
+ * Reads the chunks of a request body of at most `maxBytes`. A `Content-Length` above the limit
+ * is refused before anything is read; a chunked body is refused as soon as it passes the limit, and
  * reading stops there, so no more than `maxBytes` plus one chunk is ever held. The caller
  * answers with `Connection: close`, since the rest of the body is never read.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readChunks(req: IncomingMessage, maxBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const size = Number(declared);
@@ -42,7 +65,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, size));
+      resolve({ chunks, size });
     };
     const onError = (err: Error) => {
       cleanup();

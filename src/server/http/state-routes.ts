@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { requestIdOf } from '../observability/logging.js';
 import { traceFromHeaders, traceResponseHeaders } from '../observability/trace-context.js';
 import { snapshotJsonText, toSnapshotJson } from '../snapshot-json.js';
-import { isJsonContentType, parseJsonBody, readBody } from './body.js';
+import { isJsonContentType, readJsonBody } from './body.js';
 import { sendError, sendJson, sendJsonText } from './respond.js';
 
 /** Path of one key's state; the key follows it. */
@@ -123,7 +123,7 @@ export async function putState(ctx: ServerContext, req: IncomingMessage, res: Se
   const source = sourceOf(req);
   // Refused before the body is read: a process short of memory should not buffer a state first.
   ctx.guards.admitPublish();
-  const state = parseJsonBody(await readBody(req, ctx.limits.maxStateBytes));
+  const state = await readJsonBody(req, ctx.limits.maxStateBytes, ctx.bodyPool);
   const input: { -readonly [K in keyof SnapshotInput]: SnapshotInput[K] } = { key, state };
   if (version !== undefined) input.version = version;
   if (trace !== undefined) input.trace = trace;
