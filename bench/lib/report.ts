@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { renderChartLinks, writeCharts } from './charts.js';
 import type { Figure } from './measure.js';
 
 /** One line of the results table. */
@@ -88,10 +89,11 @@ export function renderTable(results: Results): string {
   return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
 }
 
-/** Writes `latest.json` and `latest.md` under `dir`. */
+/** Writes `latest.json`, `latest.md` and the charts (bench/lib/charts.ts) under `dir`. */
 export function writeResults(results: Results, dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+  const charts = writeCharts(results, dir);
   const m = results.machine;
   const md = [
     '# SBMP benchmark results',
@@ -101,6 +103,8 @@ export function writeResults(results: Results, dir: string): void {
     'measured in the same run; a ratio above 1 means SBMP is better (faster, or smaller for latency and memory).',
     '',
     renderTable(results),
+    '',
+    renderChartLinks(charts),
     '',
   ].join('\n');
   writeFileSync(`${dir}/latest.md`, md);
