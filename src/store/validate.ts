@@ -1,4 +1,4 @@
-import { encodeState } from '../codec/state.js';
+import { decodeState, encodeState } from '../codec/state.js';
 import type { ApplyResult } from '../core/apply.js';
 import { decideApply } from '../core/apply.js';
 import { SbmpError } from '../core/errors.js';
@@ -83,7 +83,9 @@ export function preparePut(input: SnapshotInput, options: PutOptions | undefined
     key,
     version: version ?? (ifVersion === undefined ? undefined : ifVersion + 1),
     ifVersion,
-    state: state instanceof Uint8Array ? stateBytes : state,
+    // The store's own copy, decoded from the bytes it stores: a caller that changes its object
+    // after the put (reusing it for the next update) cannot change what subscribers receive.
+    state: state instanceof Uint8Array ? stateBytes : decodeState(stateBytes, 'msgpack'),
     stateBytes,
     ts: input.ts === undefined ? defaults.clock() : checkTs(input.ts),
     source: input.source === undefined ? defaults.source : checkLabel(input.source, 'source'),

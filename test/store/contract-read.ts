@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StoreFactory } from './helpers.js';
-import { rejectsCode } from './helpers.js';
+import { collect, rejectsCode, snapshotsOf } from './helpers.js';
 
 /** get and list: key order, prefixes, cursors, limits, tombstones. */
 export function readContract(factory: StoreFactory): void {
@@ -11,6 +11,21 @@ export function readContract(factory: StoreFactory): void {
       assert.equal(await store.get('nobody/home'), undefined);
       await rejectsCode(store.get('bad key'), 'bad_key');
       await rejectsCode(store.get(''), 'bad_key');
+    });
+
+    it('holds its own copy of a state: changing the object after put changes nothing stored or watched', async () => {
+      const store = await factory.create();
+      const watch = store.watch('own/>');
+      const watched = collect(watch, (e) => e.kind === 'snapshot');
+      const quote = { px: 100, legs: [1, 2] };
+      const put = store.put({ key: 'own/q', state: quote });
+      quote.px = 101;
+      quote.legs.push(3);
+      assert.equal((await put).result, 'applied');
+      const [event] = snapshotsOf(await watched);
+      watch.stop();
+      assert.deepEqual(event?.state, { px: 100, legs: [1, 2] }, 'the watcher sees what was put');
+      assert.deepEqual((await store.get('own/q'))?.state, { px: 100, legs: [1, 2] }, 'so does get');
     });
 
     it('lists a prefix in key order across pages, without gaps or repeats', async () => {
