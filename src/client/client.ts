@@ -223,6 +223,9 @@ export class SbmpClient {
     this.#publishes.disconnected(error);
     this.#subscriptions.disconnected();
     if (this.#status === 'closed') return;
+    // A protocol failure is a bug or a misconfiguration somewhere, not weather: say so even
+    // though reconnecting (from the last revision applied) may get past it.
+    if (error.code === 'bad_frame' && this.#options.reconnect.enabled) this.#report(error);
     if (!this.#options.reconnect.enabled) {
       this.#shutDown(error);
       return;

@@ -121,7 +121,9 @@ export class Connection {
   }
 
   #receive(bytes: Uint8Array, onFrame: (frame: Frame) => void): void {
-    if (this.#closed) return;
+    // Once closing, later frames are dropped: applying them after a frame was lost (e.g. one
+    // that could not be decoded) would move the resume point past the lost one.
+    if (this.#closed || this.#closeReason !== undefined) return;
     let frame: Frame;
     try {
       frame = decodeFrame(bytes, {

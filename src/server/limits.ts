@@ -17,7 +17,9 @@ export interface ServerLimits {
    * Largest WebSocket message either way. Default 4 MiB (4,194,304), and at least
    * `maxStateBytes` + 64 KiB so that one snapshot always fits one frame. An incoming message
    * above it closes the connection with 1009 (message too big); outgoing SNAPSHOTS frames are
-   * cut to fit.
+   * cut to fit. A single snapshot that does not fit one frame in the connection's state
+   * encoding (JSON escapes can make it several times its MessagePack size) ends its
+   * subscription with ERROR `too_large` naming the subscription; it is never skipped.
    */
   readonly maxFrameBytes: number;
   /** Longest key: 256 bytes, fixed by the protocol (`bad_key`). Not configurable; listed for WELCOME and docs. */
@@ -57,7 +59,9 @@ export interface ServerLimits {
   /**
    * Bytes written to one connection but not yet taken by its socket above which the server
    * stops writing snapshots to it and lets its mailboxes conflate instead. Default 1 MiB
-   * (1,048,576). Not an error: writing resumes when the socket drains.
+   * (1,048,576). Not an error: writing resumes once the unsent bytes fall to half of it
+   * (checked as each write completes, and on each SSE heartbeat), whatever the value, even one
+   * below Node's own 16 KiB stream high-water mark.
    */
   readonly sendHighWaterBytes: number;
   /** Interval of SSE comment heartbeats, which keep proxies from closing idle streams. Default 15,000 ms. */

@@ -273,6 +273,41 @@ describe('SbmpClient against a scripted peer', () => {
     await client.close();
   });
 
+  it('after an undecodable frame, reports bad_frame and applies no later frame of that connection', async () => {
+    const errors: unknown[] = [];
+    const [client, conn] = await Promise.all([
+      connect({ onError: (error) => errors.push(error) }),
+      peer.nextConnection(),
+    ]);
+    const sub = client.subscribe('bf/>');
+    const first = await conn.next('subscribe');
+    conn.send({
+      type: 'snapshots',
+      subscriptionId: first.subscriptionId,
+      entries: [entry('bf/a', 1, 10)],
+      synced: true,
+      revision: 10,
+    });
+    await within(sub.synced, 5_000, 'synced');
+    // The frame carrying revision 11 is lost; the next one must not move the resume point past it.
+    conn.sendRaw(new Uint8Array([0xc1, 0xff, 0x00]));
+    conn.send({
+      type: 'snapshots',
+      subscriptionId: first.subscriptionId,
+      entries: [entry('bf/b', 1, 12)],
+      revision: 12,
+    });
+    const again = await peer.nextConnection();
+    const resumed = await again.next('subscribe');
+    assert.equal(resumed.sinceRevision, 10);
+    assert.equal(sub.replicas.get('bf/b'), undefined);
+    assert.ok(
+      errors.some((e) => isSbmpError(e, 'bad_frame')),
+      `bad_frame reported: ${errors.map(String).join('; ')}`,
+    );
+    await client.close();
+  });
+
   it('after GOAWAY, lets the server answer what is in flight, holds new publishes, and honours the hint', async () => {
     const [client, conn] = await Promise.all([connect(), peer.nextConnection()]);
     const inFlight = client.publish('g/a', 1, { version: 1 });

@@ -159,6 +159,23 @@ describe('SbmpClient against a real server', () => {
     );
   });
 
+  it('ends a subscription with too_large when a snapshot outgrows a frame once encoded as JSON', async () => {
+    const client = await connect({ encoding: 'json' });
+    const errors: unknown[] = [];
+    client.onError((error) => errors.push(error));
+    const sub = client.subscribe('json-big/>');
+    await within(sub.synced, 5_000, 'synced');
+    // Within maxStateBytes as MessagePack, about six times larger as JSON (\u0001 escapes).
+    await store.put({ key: 'json-big/a', state: { s: '\u0001'.repeat(900_000) } });
+    await assert.rejects(
+      within(sub.done, 5_000, 'the subscription to end'),
+      (err: unknown) => isSbmpError(err, 'too_large') && err.details?.subscriptionId === sub.id,
+    );
+    assert.equal(client.status, 'connected');
+    assert.equal(client.stats().reconnects, 0);
+    assert.deepEqual(errors, []);
+  });
+
   it('drains unanswered publishes on close when asked to', async () => {
     const client = await SbmpClient.connect({ url: server.url });
     const acks = Array.from({ length: 50 }, (_, i) => client.publish(`drain/k${i}`, i, { version: 1 }));

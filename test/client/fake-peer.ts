@@ -59,6 +59,11 @@ export class PeerConnection {
     this.#socket.send(encodeFrame(frame));
   }
 
+  /** Sends bytes as one binary message, frame or not. */
+  sendRaw(bytes: Uint8Array): void {
+    this.#socket.send(bytes);
+  }
+
   /** The next frame the client sent (PINGs skipped unless asked for), within `ms`. */
   async next<T extends FrameType>(type: T, ms = 5_000): Promise<Extract<Frame, { type: T }>> {
     const deadline = Date.now() + ms;

@@ -190,3 +190,37 @@ test('a stalled SSE reader: bounded pending keys, and every Last-Event-ID it saw
   }
   assert.ok(checked > 0, 'some resume points were checked against the final state');
 });
+
+test('an SSE stream with sendHighWaterBytes below Node’s own 16 KiB mark resumes once the reader drains it', async () => {
+  const local = await startTestServer({ limits: { sendHighWaterBytes: 4096 } });
+  const sse = await SseClient.open(`${local.url}/sbmp/v3/watch?pattern=low-hw/>`);
+  try {
+    await sse.next((e) => e.event === 'synced', 'synced');
+    sse.pause();
+    const padding = 'x'.repeat(3000);
+    let stalled = false;
+    // One change per event-loop turn, so each write is one small event (below 16 KiB: Node
+    // emits no 'drain' for it). Bounded: at most 200 rounds of 50 keys (~30 MB), far beyond
+    // the loopback buffers.
+    for (let round = 1; round <= 200 && !stalled; round++) {
+      for (let k = 0; k < 50; k++) {
+        await local.store.put({ key: `low-hw/k${k}`, state: { round, padding } });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const vars = await debugVars(local.url);
+      stalled = vars.connections.find((c) => c.kind === 'sse')?.waitingForDrain === true;
+    }
+    assert.ok(stalled, 'the stream paused while its reader did not read');
+    sse.resume();
+    await local.store.put({ key: 'low-hw/final', state: { final: true } });
+    const final = await sse.next(
+      (e) => e.event === 'message' && (JSON.parse(e.data) as { key: string }).key === 'low-hw/final',
+      'the change after the reader resumed',
+      5_000,
+    );
+    assert.deepEqual((JSON.parse(final.data) as { state: unknown }).state, { final: true });
+  } finally {
+    sse.close();
+    await local.close();
+  }
+});

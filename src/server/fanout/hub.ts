@@ -215,15 +215,20 @@ export class Hub implements LiveFeed {
     }
     this.#watch = watch;
     void (async () => {
+      let resynced = false;
       try {
         for await (const event of watch) {
           if (event.kind === 'snapshot') this.dispatch(event.snapshot);
           else if (event.kind === 'synced') {
+            // After a resync the snapshots came in key order, and compacted deletes not at all.
+            if (resynced && event.revision > this.#revision) this.#revision = event.revision;
             this.#live = true;
             attempt = 0;
             onLive();
+          } else {
+            resynced = true;
+            this.#interruptAll(event.compactedRevision);
           }
-          // 'resync' needs nothing here: the store lost history the hub had already dispatched.
         }
         if (!this.#stopped) {
           throw new SbmpError('unavailable', 'the store ended its live watch');
@@ -239,6 +244,31 @@ export class Hub implements LiveFeed {
         this.#restart(onLive, onFirstError, attempt + 1);
       }
     })();
+  }
+
+  /**
+   * The re-opened watch started below the store's compacted revision: changes in the gap
+   * (deletes among them) are gone and can no longer be offered live. Every subscription ends
+   * with a retryable `unavailable`; its consumer resumes from its own last revision and, being
+   * below the compacted one too, gets a full resync, so no replica keeps a key deleted meanwhile.
+   */
+  #interruptAll(compactedRevision: number): void {
+    if (this.#subscriptionCount === 0) return;
+    const subscriptions: Subscription[] = [];
+    for (const set of this.#exact.values()) subscriptions.push(...set);
+    for (const groups of this.#wildcard.values()) {
+      for (const group of groups.values()) subscriptions.push(...group.subscriptions);
+    }
+    this.#logger?.warn(
+      { subscriptions: subscriptions.length, revision: this.#revision, compactedRevision },
+      'live watch resumed below the compacted revision; ending every subscription so it resyncs',
+    );
+    const error = new SbmpError(
+      'unavailable',
+      'the live feed missed compacted changes; resubscribe from the last revision seen',
+      { details: { compactedRevision } },
+    );
+    for (const subscription of subscriptions) subscription.interrupt(error);
   }
 
   #restart(onLive: () => void, onFirstError: (err: unknown) => void, attempt: number): void {

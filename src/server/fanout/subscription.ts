@@ -221,6 +221,14 @@ export class Subscription {
     return { entries, resync, synced, previousRevision, revision: this.#resumePoint, live };
   }
 
+  /**
+   * Ends the subscription with `error` (told to its owner, which answers the consumer), e.g.
+   * when the live feed lost changes it can no longer deliver. Idempotent.
+   */
+  interrupt(error: SbmpError): void {
+    this.#fail(error);
+  }
+
   /** Stops the backlog, leaves the hub and drops everything pending. Idempotent. */
   close(): void {
     if (this.#phase === 'closed') return;

@@ -75,6 +75,8 @@ class SseWatch implements StreamConnection, DeliveryTransport {
   readonly #subscriber: Subscriber;
   readonly #subscription: Subscription;
   readonly #heartbeat: NodeJS.Timeout;
+  /** Writing resumes once the unsent bytes fall to this (half the high-water mark). */
+  readonly #lowWaterBytes: number;
   #lastId: number | undefined;
   #delivered = 0;
   #ended = false;
@@ -91,16 +93,20 @@ class SseWatch implements StreamConnection, DeliveryTransport {
     this.#res = res;
     this.#remote = req.socket.remoteAddress ?? 'unknown';
     this.#lastId = since;
+    this.#lowWaterBytes = Math.floor(ctx.limits.sendHighWaterBytes / 2);
     this.#subscriber = new Subscriber(this, {
       highWaterBytes: ctx.limits.sendHighWaterBytes,
       batchBytes: SSE_BATCH_BYTES,
     });
     ctx.connections.add(this);
+    // 'drain' only follows a write that passed Node's own writableHighWaterMark (16 KiB); with
+    // a lower sendHighWaterBytes, each write's completion and the heartbeat check as well.
     res.on('drain', () => this.#subscriber.drained());
     res.on('close', () => this.#cleanup());
     // A peer gone mid-write: the close handler cleans up; nothing to report.
     res.on('error', () => {});
     this.#heartbeat = setInterval(() => {
+      this.#resumeIfDrained();
       if (res.writableLength === 0) res.write(': heartbeat\n\n');
     }, ctx.limits.sseHeartbeatMs);
     this.#heartbeat.unref();
@@ -148,7 +154,7 @@ class SseWatch implements StreamConnection, DeliveryTransport {
       text += sseEvent('synced', JSON.stringify({ revision }), revision);
       this.#lastId = revision;
     }
-    if (text.length > 0) this.#res.write(text);
+    if (text.length > 0) this.#res.write(text, () => this.#resumeIfDrained());
     span?.end();
     if (entries.length > 0) {
       this.#delivered += entries.length;
@@ -184,6 +190,12 @@ class SseWatch implements StreamConnection, DeliveryTransport {
     }
     if (ids.length > 0) this.#lastId = ids[ids.length - 1];
     return ids;
+  }
+
+  #resumeIfDrained(): void {
+    if (this.#subscriber.waitingForDrain && this.#res.writableLength <= this.#lowWaterBytes) {
+      this.#subscriber.drained();
+    }
   }
 
   slow(): void {

@@ -5,7 +5,7 @@ import {
   SNAPSHOTS_FRAME_OVERHEAD_MAX,
   snapshotEntryFrameBytes,
 } from '../../codec/frames.js';
-import type { SbmpError } from '../../core/errors.js';
+import { SbmpError } from '../../core/errors.js';
 import type { DeliveryTransport } from '../fanout/subscriber.js';
 import { Subscriber } from '../fanout/subscriber.js';
 import type { Batch, Subscription } from '../fanout/subscription.js';
@@ -47,6 +47,8 @@ export class WsDeliveries implements DeliveryTransport {
   readonly #metrics: ServerMetrics;
   readonly #connection: number;
   readonly #lowWaterBytes: number;
+  /** Largest entry that still fits one frame with its header. */
+  readonly #maxEntryBytes: number;
   #unsentBytes = 0;
   #delivered = 0;
 
@@ -56,9 +58,10 @@ export class WsDeliveries implements DeliveryTransport {
     this.#metrics = options.metrics;
     this.#connection = options.connection ?? 0;
     this.#lowWaterBytes = Math.floor(options.highWaterBytes / 2);
+    this.#maxEntryBytes = options.maxFrameBytes - SNAPSHOTS_FRAME_OVERHEAD_MAX;
     this.subscriber = new Subscriber(this, {
       highWaterBytes: options.highWaterBytes,
-      batchBytes: options.maxFrameBytes - SNAPSHOTS_FRAME_OVERHEAD_MAX,
+      batchBytes: this.#maxEntryBytes,
     });
   }
 
@@ -91,7 +94,27 @@ export class WsDeliveries implements DeliveryTransport {
     let oldestTs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < entries.length; i++) {
       const out = entries[i]!;
-      encoded[i] = out.entry(this.#encoding);
+      const entry = out.entry(this.#encoding);
+      const entryBytes = snapshotEntryFrameBytes(entry.length) + entry.length;
+      if (entryBytes > this.#maxEntryBytes) {
+        // A state within maxStateBytes can still outgrow a frame once encoded (JSON escapes
+        // binary and control characters). The peer would refuse the frame, so the
+        // subscription fails loudly (the subscriber answers ERROR too_large) instead.
+        throw new SbmpError(
+          'too_large',
+          `the snapshot of '${out.key}' takes ${entryBytes} bytes as ${this.#encoding}, more than one frame holds (limits.maxFrameBytes)`,
+          {
+            details: {
+              subscriptionId: subscription.id,
+              key: out.key,
+              revision: out.revision,
+              bytes: entryBytes,
+              option: 'maxFrameBytes',
+            },
+          },
+        );
+      }
+      encoded[i] = entry;
       if (out.ts < oldestTs) oldestTs = out.ts;
     }
     observeDeliveryAge(this.#metrics, oldestTs);
