@@ -32,34 +32,36 @@ export function decodeDelivery(
   const contentType =
     entry.contentType !== undefined && entry.contentType !== '' ? entry.contentType : undefined;
   // A content type naming MessagePack or JSON is just an encoding; any other marks opaque bytes.
-  const bytesType =
-    contentType !== undefined && stateEncodingOf(contentType) === undefined ? contentType : undefined;
+  const decodeAs = contentType === undefined ? encoding : stateEncodingOf(contentType);
   let state: unknown = null;
   // A tombstone may carry no state at all.
   if (!(entry.deleted === true && entry.state.length === 0)) {
-    try {
-      state = decodeState(entry.state, contentType ?? encoding);
-    } catch (cause) {
-      throw new SbmpError('bad_state', `cannot decode the state of '${entry.key}' v${entry.version}`, {
-        cause,
-        details: { key: entry.key, version: entry.version },
-      });
+    if (decodeAs === undefined) {
+      // Opaque bytes are a view into the received frame; a copy lets the frame's buffer go.
+      state = entry.state.slice();
+    } else {
+      try {
+        state = decodeState(entry.state, decodeAs);
+      } catch (cause) {
+        throw new SbmpError('bad_state', `cannot decode the state of '${entry.key}' v${entry.version}`, {
+          cause,
+          details: { key: entry.key, version: entry.version },
+        });
+      }
     }
-    // Opaque bytes are a view into the received frame; a copy lets the frame's buffer go.
-    if (state instanceof Uint8Array) state = state.slice();
   }
-  return {
+  // Built in one go, optional fields only when present: one allocation per delivery.
+  const snapshot: { -readonly [K in keyof DeliveredSnapshot]: DeliveredSnapshot[K] } = {
     key: entry.key,
     version: entry.version,
     revision: entry.revision,
     ts: entry.ts,
     source: entry.source,
     state,
-    ...(entry.deleted === true ? { deleted: true } : {}),
-    ...(bytesType === undefined ? {} : { contentType: bytesType }),
-    ...(entry.trace === undefined ? {} : { trace: entry.trace }),
-    ...(entry.publisherId === undefined || entry.publisherId === ''
-      ? {}
-      : { publisherId: entry.publisherId }),
   };
+  if (entry.deleted === true) snapshot.deleted = true;
+  if (decodeAs === undefined && contentType !== undefined) snapshot.contentType = contentType;
+  if (entry.trace !== undefined) snapshot.trace = entry.trace;
+  if (entry.publisherId !== undefined && entry.publisherId !== '') snapshot.publisherId = entry.publisherId;
+  return snapshot;
 }

@@ -78,7 +78,7 @@ export class PublishQueue {
         reject,
         settled: false,
         requestId: 0,
-        detachAbort: () => {},
+        detachAbort: NO_ABORT_LISTENER,
       };
       if (signal !== undefined) {
         const onAbort = () => {
@@ -213,6 +213,9 @@ export class PublishQueue {
     }
   }
 }
+
+/** Shared by every publish without a signal: no function is made per publish. */
+const NO_ABORT_LISTENER = (): void => {};
 
 function abortError(key: string, signal: AbortSignal): SbmpError {
   return new SbmpError('aborted', `publish of '${key}' was aborted`, {

@@ -1,4 +1,6 @@
 import { SbmpError } from '../core/errors.js';
+import type { CorkableStream } from '../core/write-batching.js';
+import { holdWritesForTurn } from '../core/write-batching.js';
 
 /**
  * One open, message-oriented connection to a server. The client core speaks only to this
@@ -74,7 +76,11 @@ export const webSocketTransport: TransportFactory = async (url, handlers) => {
     let opened = false;
     let lastError: unknown;
     const transport: Transport = {
-      send: (bytes) => socket.send(bytes),
+      send: (bytes) => {
+        // A window of PUBLISH frames sent in one turn leaves in one writev.
+        holdWritesForTurn(socketOf(socket));
+        socket.send(bytes);
+      },
       close: (code, reason) => socket.close(code, reason),
       get bufferedAmount() {
         return socket.bufferedAmount;
@@ -117,6 +123,15 @@ export const webSocketTransport: TransportFactory = async (url, handlers) => {
     };
   });
 };
+
+/**
+ * The TCP socket under a WebSocket of the `ws` package, which keeps it in `_socket` (no public
+ * accessor). Browsers' and Node's built-in WebSockets expose none: undefined.
+ */
+function socketOf(socket: WebSocketLike): CorkableStream | undefined {
+  const raw = (socket as { _socket?: Partial<CorkableStream> | null })._socket;
+  return typeof raw?.cork === 'function' ? (raw as CorkableStream) : undefined;
+}
 
 function describe(error: unknown, event: { code: number; reason: string }): string {
   if (error instanceof Error) return error.message || error.name;

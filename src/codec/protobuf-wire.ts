@@ -287,11 +287,10 @@ export class ProtoReader {
           break;
         }
       }
-      if (ascii) {
-        let text = '';
-        for (let i = start; i < start + length; i++) text += String.fromCharCode(buf[i]!);
-        return text;
-      }
+      // One call makes one flat string; adding a character at a time would build a rope that
+      // every later comparison or hash of the key (map lookups, pattern tests) flattens again.
+      if (ascii)
+        return String.fromCharCode.apply(null, buf.subarray(start, start + length) as unknown as number[]);
     }
     try {
       return textDecoder.decode(buf.subarray(start, start + length));

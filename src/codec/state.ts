@@ -188,12 +188,24 @@ export function encodeState(
  * (case and parameters such as `; charset=utf-8` ignored), else `undefined` (opaque bytes).
  */
 export function stateEncodingOf(contentType: string): StateEncoding | undefined {
+  // Every entry of a stream usually carries the same content type: answer a repeat without
+  // slicing and lower-casing it again.
+  if (contentType === lastContentType) return lastEncoding;
   const semicolon = contentType.indexOf(';');
   const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-  if (mediaType === STATE_CONTENT_TYPE.msgpack) return 'msgpack';
-  if (mediaType === STATE_CONTENT_TYPE.json) return 'json';
-  return undefined;
+  const encoding =
+    mediaType === STATE_CONTENT_TYPE.msgpack
+      ? 'msgpack'
+      : mediaType === STATE_CONTENT_TYPE.json
+        ? 'json'
+        : undefined;
+  lastContentType = contentType;
+  lastEncoding = encoding;
+  return encoding;
 }
+
+let lastContentType: string | undefined;
+let lastEncoding: StateEncoding | undefined;
 
 /**
  * Decodes state bytes. `encodingOrContentType` is a connection's encoding (`'msgpack'`,

@@ -35,7 +35,8 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
     let decision: ReturnType<typeof decidePut>;
     try {
       const bytes = snapshots.get(prepared.key);
-      current = bytes === undefined ? undefined : decodeRecord(bytes, prepared.key, file);
+      // Borrowed: the record is only read for this decision, before the next read reuses the buffer.
+      current = bytes === undefined ? undefined : decodeRecord(bytes, prepared.key, file, true);
       decision = decidePut(current && recordAsSnapshot(prepared.key, current), prepared, (_a, b) =>
         sameRecordContent(current!, b, prepared, file),
       );

@@ -60,25 +60,27 @@ export function encodeRecord(record: StoredRecord): Buffer {
 
 /**
  * Decodes a stored record; a checksum mismatch or a malformed body is `corrupt_store` naming
- * `file` and `key`. `bytes` is borrowed: nothing returned refers to it.
+ * `file` and `key`. `bytes` is borrowed: nothing returned refers to it, unless `borrowState`
+ * is set, when `stateBytes` may be a view of `bytes` (valid only while `bytes` is: for a
+ * decision made before the next read, without a copy per put).
  */
-export function decodeRecord(bytes: Uint8Array, key: string, file: string): StoredRecord {
-  const corrupt = (why: string, cause?: unknown) =>
-    new SbmpError('corrupt_store', `record '${key}' in ${file} is damaged (${why}); restore from a backup`, {
-      cause,
-      details: { file, key },
-    });
-  if (bytes.length < 5) throw corrupt('too short');
+export function decodeRecord(
+  bytes: Uint8Array,
+  key: string,
+  file: string,
+  borrowState = false,
+): StoredRecord {
+  if (bytes.length < 5) throw corruptRecord(key, file, 'too short');
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const body = view.subarray(4);
-  if (crc32(body) !== view.readUInt32BE(0)) throw corrupt('checksum mismatch');
+  if (crc32(body) !== view.readUInt32BE(0)) throw corruptRecord(key, file, 'checksum mismatch');
   let fields: unknown;
   try {
     fields = packr.unpack(body);
   } catch (err) {
-    throw corrupt('undecodable', err);
+    throw corruptRecord(key, file, 'undecodable', err);
   }
-  if (!Array.isArray(fields) || fields.length !== FIELDS) throw corrupt('unexpected layout');
+  if (!Array.isArray(fields) || fields.length !== FIELDS) throw corruptRecord(key, file, 'unexpected layout');
   const [version, revision, ts, source, flags, contentType, traceparent, tracestate, storedAt, stateBytes] =
     fields as [
       number,
@@ -92,7 +94,7 @@ export function decodeRecord(bytes: Uint8Array, key: string, file: string): Stor
       number,
       Uint8Array,
     ];
-  if (!(stateBytes instanceof Uint8Array)) throw corrupt('state is not bytes');
+  if (!(stateBytes instanceof Uint8Array)) throw corruptRecord(key, file, 'state is not bytes');
   let trace: TraceContext | undefined;
   if (traceparent !== null) trace = tracestate === null ? { traceparent } : { traceparent, tracestate };
   return {
@@ -106,8 +108,19 @@ export function decodeRecord(bytes: Uint8Array, key: string, file: string): Stor
     storedAt,
     rawBytes: (flags & FLAG_RAW_BYTES) !== 0,
     // Copied: the decoder may hand out a view of `bytes`, which the caller may reuse.
-    stateBytes: new Uint8Array(stateBytes),
+    stateBytes: borrowState ? stateBytes : new Uint8Array(stateBytes),
   };
+}
+
+function corruptRecord(key: string, file: string, why: string, cause?: unknown): SbmpError {
+  return new SbmpError(
+    'corrupt_store',
+    `record '${key}' in ${file} is damaged (${why}); restore from a backup`,
+    {
+      cause,
+      details: { file, key },
+    },
+  );
 }
 
 /** The decoded state of a record: the bytes themselves, or the value they encode. */

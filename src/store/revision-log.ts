@@ -21,10 +21,17 @@ export class RevisionLog {
 
   /** Records that `key` changed at `revision` (higher than any before), superseding its older entry. */
   append(key: string, revision: number): void {
-    this.remove(key);
+    // One lookup and one store per put: the old entry is marked dead in place, and `set`
+    // replaces its position (no delete in between).
+    const position = this.#positionOf.get(key);
     this.#positionOf.set(key, this.#revisions.length);
     this.#revisions.push(revision);
     this.#keys.push(key);
+    if (position !== undefined) {
+      this.#keys[position] = undefined;
+      this.#dead++;
+      if (this.#dead > 1024 && this.#dead > this.#positionOf.size) this.#rebuild();
+    }
   }
 
   /** Forgets `key` (its tombstone was compacted away). */

@@ -144,6 +144,9 @@ export function decidePut(
     return { result: 'conflict', version: currentVersion };
   }
   const version = resolveVersion(prepared, currentVersion);
+  // The common cases need no snapshot of the incoming put; only an equal version compares content.
+  if (current === undefined || version > currentVersion) return { result: 'applied', version };
+  if (version < currentVersion) return { result: 'stale', version: currentVersion };
   const incoming = toStoredSnapshot(prepared, version, 0);
   const result = decideApply(current, incoming, { ifVersion: prepared.ifVersion }, compareContent);
   return { result, version: result === 'applied' ? version : currentVersion };

@@ -170,7 +170,16 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
   /** Called by the hub for every committed change. */
   offer(snapshot: StoredSnapshot): void {
     if (this.#phase === 'done' || !this.#pattern.matches(snapshot.key)) return;
-    if (this.#phase === 'live' && snapshot.revision <= this.#cursor) return;
+    if (this.#phase === 'live') {
+      if (snapshot.revision <= this.#cursor) return;
+      // A consumer already waiting with nothing queued takes the change directly: the common
+      // case of a watch that keeps up costs no trip through `#live`.
+      if (this.#waiters.length > 0 && this.#live.size === 0 && this.#ready.length === 0) {
+        this.#cursor = snapshot.revision;
+        this.#waiters.shift()!.resolve({ value: { kind: 'snapshot', snapshot }, done: false });
+        return;
+      }
+    }
     this.#live.delete(snapshot.key);
     this.#live.set(snapshot.key, snapshot);
     if (this.#phase === 'live') this.#wake();

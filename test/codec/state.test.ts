@@ -192,6 +192,17 @@ describe('content types', () => {
     assert.equal(stateEncodingOf(''), undefined);
   });
 
+  it('answers repeated and alternating content types alike', () => {
+    const types = ['application/json', 'application/json', 'image/png', 'application/msgpack', 'image/png'];
+    const expected = ['json', 'json', undefined, 'msgpack', undefined];
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(
+        types.map((t) => stateEncodingOf(t)),
+        expected,
+      );
+    }
+  });
+
   it('passes any other content type through as the same bytes', () => {
     const bytes = Uint8Array.from([0xc1, 0xff]);
     assert.equal(decodeState(bytes, 'application/octet-stream'), bytes);

@@ -238,10 +238,12 @@ export class WsConnection implements StreamConnection {
 
   #publish(frame: PublishFrame): void {
     const requestId = frame.requestId;
-    const refuse = (code: SbmpErrorCode, message: string, details?: Record<string, unknown>) =>
-      this.#sendError(new SbmpError(code, message, details === undefined ? {} : { details }), { requestId });
     if (this.#state === 'draining') {
-      refuse('unavailable', 'the server is shutting down; publish elsewhere or after reconnecting');
+      this.#refusePublish(
+        requestId,
+        'unavailable',
+        'the server is shutting down; publish elsewhere or after reconnecting',
+      );
       return;
     }
     if (this.#inFlight.has(requestId)) {
@@ -252,13 +254,19 @@ export class WsConnection implements StreamConnection {
     }
     const limits = this.#ctx.limits;
     if (this.#inFlight.size >= limits.maxInFlightPerConnection) {
-      refuse('limit_exceeded', `more than ${limits.maxInFlightPerConnection} publishes awaiting their ACK`, {
-        limit: limits.maxInFlightPerConnection,
-      });
+      this.#refusePublish(
+        requestId,
+        'limit_exceeded',
+        `more than ${limits.maxInFlightPerConnection} publishes awaiting their ACK`,
+        {
+          limit: limits.maxInFlightPerConnection,
+        },
+      );
       return;
     }
     if (frame.state.length > limits.maxStateBytes) {
-      refuse(
+      this.#refusePublish(
+        requestId,
         'too_large',
         `state is ${frame.state.length} bytes, more than the ${limits.maxStateBytes}-byte limit`,
         {
@@ -289,6 +297,16 @@ export class WsConnection implements StreamConnection {
         this.#sendError(asSbmpError(err), { requestId });
       },
     );
+  }
+
+  /** A method, not a closure made per publish: most publishes are never refused. */
+  #refusePublish(
+    requestId: number,
+    code: SbmpErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+  ): void {
+    this.#sendError(new SbmpError(code, message, details === undefined ? {} : { details }), { requestId });
   }
 
   #settled(requestId: number): void {
