@@ -34,7 +34,9 @@ const GOAWAY_GRACE_MS = 5_000;
  *
  * Reconnection: after a disconnect or GOAWAY the client reconnects with jittered exponential
  * backoff (honouring the server's hint), says HELLO again and re-subscribes each subscription
- * from the last revision it saw, so nothing is missed and nothing regresses. Publishes in
+ * from the last revision it saw, so nothing is missed and nothing regresses. When the WELCOME
+ * names another store epoch than before (the server's store has a new history), each
+ * subscription syncs the full current state instead and drops the keys not in it. Publishes in
  * flight at the disconnect fail with `unavailable` (their outcome is unknown) and are never
  * re-sent; publishes still waiting in the window go out on the new connection.
  */
@@ -52,6 +54,8 @@ export class SbmpClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #goawayFloorMs = 0;
   #goawayTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The store epoch of the last WELCOME that carried one: revisions resume only within it. */
+  #storeEpoch: string | undefined;
   /** Why the client is closed: `closed` after `close()`, else the failure that ended it. */
   #closedWith: SbmpError | undefined;
 
@@ -214,7 +218,13 @@ export class SbmpClient {
     this.#reconnectAttempt = 0;
     this.#setStatus('connected');
     this.#publishes.connected((frame) => connection.send(frame), connection.welcome.maxInFlight);
-    this.#subscriptions.connected();
+    // Another epoch: the store's history is not the one our revisions came from (a restarted
+    // memory store, a restored or wiped data file), so resuming by revision would miss changes.
+    const epoch = connection.welcome.storeEpoch;
+    const historyChanged =
+      epoch !== undefined && this.#storeEpoch !== undefined && epoch !== this.#storeEpoch;
+    if (epoch !== undefined) this.#storeEpoch = epoch;
+    this.#subscriptions.connected(historyChanged);
   }
 
   #connectionLost(error: SbmpError): void {

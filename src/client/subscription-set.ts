@@ -81,9 +81,15 @@ export class SubscriptionSet {
     return subscription;
   }
 
-  /** A new connection: every subscription resumes from the last revision it saw. */
-  connected(): void {
-    for (const record of this.#records.values()) this.#options.send(record.driver.subscribeFrame());
+  /**
+   * A new connection: every subscription resumes from the last revision it saw, or, when the
+   * server's store has a different history (`historyChanged`), syncs the full current state.
+   */
+  connected(historyChanged = false): void {
+    for (const record of this.#records.values()) {
+      if (historyChanged) record.driver.forgetResumePoint();
+      this.#options.send(record.driver.subscribeFrame());
+    }
   }
 
   disconnected(): void {

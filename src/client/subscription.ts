@@ -28,6 +28,12 @@ export interface SubscriptionDriver {
   deliver(frame: SnapshotsFrame, snapshots: readonly DeliveredSnapshot[]): void;
   /** The connection is gone; the subscription is no longer caught up until the next `synced`. */
   disconnected(): void;
+  /**
+   * The server's store has a different history (another epoch), so revisions seen before mean
+   * nothing there: the next SUBSCRIBE asks for the full current state, and keys not in it are
+   * dropped at its `synced`.
+   */
+  forgetResumePoint(): void;
   /** The subscription ended for good: `error` for a failure, undefined for an orderly end. */
   end(error?: SbmpError): void;
 }
@@ -41,8 +47,8 @@ export interface SubscriptionDriver {
  *   conflated per key: a slow loop skips to the newest version instead of building a backlog.
  * - `synced` resolves once the initial backlog is in; `onSynced` fires after every catch-up
  *   (again after each reconnect).
- * - After a full resync (the server no longer had the history to resume from), keys that are
- *   gone are dropped from `replicas`; `replicas.subscribe(onSnapshot, onDrop)` reports them.
+ * - After a full resync (the server no longer had the history to resume from, or its store has
+ *   a different history: another epoch), keys that are gone are dropped from `replicas`; `replicas.subscribe(onSnapshot, onDrop)` reports them.
  */
 export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapshot<T>> {
   readonly id: number;
@@ -99,6 +105,9 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
       deliver: (frame, snapshots) => this.#deliver(frame, snapshots as readonly DeliveredSnapshot<T>[]),
       disconnected: () => {
         this.#isSynced = false;
+      },
+      forgetResumePoint: () => {
+        this.#lastRevision = 0;
       },
       end: (error) => this.#end(error),
     });

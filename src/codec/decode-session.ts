@@ -68,6 +68,7 @@ export function decodeWelcome(r: ProtoReader): WelcomeFrame {
     revision: 0,
   };
   let identity = '';
+  let storeEpoch = '';
   while (r.pos < r.end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -103,12 +104,17 @@ export function decodeWelcome(r: ProtoReader): WelcomeFrame {
         expect(tag, V, 'welcome.revision');
         frame.revision = r.uint64('welcome.revision');
         break;
+      case WELCOME_FIELD.storeEpoch:
+        expect(tag, L, 'welcome.storeEpoch');
+        storeEpoch = r.string('welcome.storeEpoch');
+        break;
       default:
         r.skip(tag);
     }
   }
   if (frame.protocolVersion === 0) throw missing('welcome.protocolVersion');
   if (identity !== '') frame.identity = identity;
+  if (storeEpoch !== '') frame.storeEpoch = storeEpoch;
   return frame;
 }
 

@@ -82,7 +82,8 @@ export function sizeOfWelcome(f: WelcomeFrame): number {
     varintField(uint32(f.maxStateBytes, 'welcome.maxStateBytes')) +
     varintField(uint32(f.maxSubscriptions, 'welcome.maxSubscriptions')) +
     varintField(uint32(f.maxInFlight, 'welcome.maxInFlight')) +
-    varintField(uint64(f.revision, 'welcome.revision'))
+    varintField(uint64(f.revision, 'welcome.revision')) +
+    stringField(optionalString(f.storeEpoch, 'welcome.storeEpoch'))
   );
 }
 
@@ -95,6 +96,7 @@ export function writeWelcome(w: ProtoWriter, f: WelcomeFrame): void {
   writeVarintField(w, WELCOME_FIELD.maxSubscriptions, f.maxSubscriptions);
   writeVarintField(w, WELCOME_FIELD.maxInFlight, f.maxInFlight);
   writeVarintField(w, WELCOME_FIELD.revision, f.revision);
+  writeStringField(w, WELCOME_FIELD.storeEpoch, f.storeEpoch);
 }
 
 export function sizeOfPublish(f: PublishFrame): number {

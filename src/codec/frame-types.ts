@@ -37,6 +37,11 @@ export interface WelcomeFrame {
   readonly maxInFlight: number;
   /** The store's latest revision when the connection was accepted. */
   readonly revision: number;
+  /**
+   * The store's epoch: revisions compare only within one epoch, so a client that resumed under
+   * another epoch must resync in full. Absent from servers that predate it.
+   */
+  readonly storeEpoch?: string;
 }
 
 export interface PublishFrame {

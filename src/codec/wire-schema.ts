@@ -48,6 +48,7 @@ export const WELCOME_FIELD = {
   maxSubscriptions: 6,
   maxInFlight: 7,
   revision: 8,
+  storeEpoch: 9,
 } as const;
 
 export const PUBLISH_FIELD = {

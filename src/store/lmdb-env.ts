@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
@@ -16,7 +17,7 @@ export const STORE_FORMAT = 1;
  * | `snapshots`  | snapshot key   | record (see lmdb-record.ts)             |
  * | `revisions`  | revision       | key whose latest change it is           |
  * | `tombstones` | revision       | key, for each retained tombstone        |
- * | `meta`       | name           | `format`, `revision`, `compacted`       |
+ * | `meta`       | name           | `format`, `revision`, `compacted`, `epoch` |
  *
  * `revisions` holds exactly one entry per stored key, so "changed since R" is a range scan.
  */
@@ -30,6 +31,8 @@ export interface LmdbEnv {
   readonly file: string;
   /** The store's directory, absolute. */
   readonly path: string;
+  /** The store's epoch (see `Store.epoch`), from `meta`. */
+  readonly epoch: string;
 }
 
 /** Closes the environment once its writes are flushed; the directory may then be opened again. */
@@ -86,7 +89,7 @@ export function openLmdbEnv(dir: string, sync: boolean): LmdbEnv {
     if (foreign.length > 0) {
       throw corrupt(file, `is an LMDB file of something else (it holds ${foreign.slice(0, 3).join(', ')})`);
     }
-    const env: LmdbEnv = {
+    const dbs = {
       root,
       snapshots: root.openDB<Buffer, string>({ name: 'snapshots', encoding: 'binary' }),
       revisions: root.openDB<string, number>({ name: 'revisions', encoding: 'string' }),
@@ -95,7 +98,8 @@ export function openLmdbEnv(dir: string, sync: boolean): LmdbEnv {
       file,
       path,
     };
-    checkFormat(env, names.length > 0);
+    checkFormat(dbs, names.length > 0);
+    const env: LmdbEnv = { ...dbs, epoch: ensureEpoch(dbs) };
     openPaths.add(path);
     return env;
   } catch (err) {
@@ -104,8 +108,23 @@ export function openLmdbEnv(dir: string, sync: boolean): LmdbEnv {
   }
 }
 
+/**
+ * The epoch in `meta`; a new file gets one, and so does a file written before epochs were
+ * kept. It lives in the file, so a copy of the file (a backup) carries it too.
+ */
+function ensureEpoch(env: Omit<LmdbEnv, 'epoch'>): string {
+  // `meta` holds counters; the epoch is its one string value.
+  const meta = env.meta as unknown as Database<unknown, string>;
+  const stored = meta.get('epoch');
+  if (typeof stored === 'string' && stored !== '') return stored;
+  if (stored !== undefined) throw corrupt(env.file, `has a damaged epoch record (${String(stored)})`);
+  const epoch = randomUUID();
+  meta.putSync('epoch', epoch);
+  return epoch;
+}
+
 /** A brand-new file gets the marker; an existing one must carry ours. */
-function checkFormat(env: LmdbEnv, hadDatabases: boolean): void {
+function checkFormat(env: Omit<LmdbEnv, 'epoch'>, hadDatabases: boolean): void {
   const format = env.meta.get('format');
   if (format === undefined) {
     if (hadDatabases && (env.snapshots.getStats() as { entryCount: number }).entryCount > 0) {

@@ -109,6 +109,8 @@ export class LmdbStore implements Store {
   readonly capabilities: StoreCapabilities;
   /** The data file, `<path>/data.mdb`. */
   readonly file: string;
+  /** Written into `meta` when the data file is created, so it survives restarts on the same data. */
+  readonly epoch: string;
   readonly #env: LmdbEnv;
   readonly #hub: WatchHub;
   readonly #inputDefaults: InputDefaults;
@@ -128,6 +130,7 @@ export class LmdbStore implements Store {
   constructor(env: LmdbEnv, sync: boolean, inputDefaults: InputDefaults, retention: ResolvedRetention) {
     this.#env = env;
     this.file = env.file;
+    this.epoch = env.epoch;
     this.capabilities = { durable: true, syncedToDisk: sync, replicated: false };
     this.#inputDefaults = inputDefaults;
     this.#retention = retention;

@@ -61,6 +61,8 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly capabilities = CAPABILITIES;
+  /** New for every instance: a memory store's history begins with it. */
+  readonly epoch: string = globalThis.crypto.randomUUID();
   readonly #entries = new Map<string, Entry>();
   readonly #log = new RevisionLog();
   readonly #hub: WatchHub;

@@ -104,6 +104,13 @@ export interface StoreCapabilities {
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
+  /**
+   * A random id fixed when the store's history began: the same across restarts of a durable
+   * store on the same data, a new one when the history is new (a fresh memory store, a wiped or
+   * replaced data file; a restored copy of a data file carries the copy's). Revisions are
+   * comparable only within one epoch, so a consumer resuming by revision must check it first.
+   */
+  readonly epoch: string;
   /** Applies `snapshot` under the apply rules. Resolves only once the outcome is durable (for durable stores). */
   put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome>;
   /** The current snapshot of `key`, tombstones included (`deleted: true`), or undefined. */

@@ -93,6 +93,7 @@ export const frame: fc.Arbitrary<Frame> = fc.oneof(
       maxSubscriptions: uint32,
       maxInFlight: uint32,
       revision: uint64,
+      storeEpoch: nonEmptyText,
     },
     {
       noNullPrototype: true,

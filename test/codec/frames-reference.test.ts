@@ -24,7 +24,14 @@ const FrameType = root.lookupType('sbmp.v3.Frame');
 type Obj = Record<string, unknown>;
 
 /** Our TypeScript fields that are optional although the wire field has implicit presence. */
-const OMIT_WHEN_EMPTY = new Set(['token', 'identity', 'contentType', 'tracestate', 'publisherId']);
+const OMIT_WHEN_EMPTY = new Set([
+  'token',
+  'identity',
+  'storeEpoch',
+  'contentType',
+  'tracestate',
+  'publisherId',
+]);
 
 /** An enum name of the .proto as our string: APPLY_RESULT_STALE -> stale. */
 function enumName(value: string, prefix: string): string {

@@ -82,6 +82,7 @@ export function canonicalVectors(): CanonicalVector[] {
       maxSubscriptions: 1000,
       maxInFlight: 256,
       revision: 1042,
+      storeEpoch: '0b6f1c2e-5d4a-4e8b-9f3a-7c1d2e3f4a5b',
     }),
     canonical(
       'publish-next',

@@ -39,6 +39,10 @@ class SwitchableStore implements Store {
     return this.inner.capabilities;
   }
 
+  get epoch() {
+    return this.inner.epoch;
+  }
+
   /** Parks calls until the returned function is called. */
   hold(): () => void {
     let release!: () => void;

@@ -53,6 +53,10 @@ class FlakyStore implements Store {
     return this.#inner.capabilities;
   }
 
+  get epoch() {
+    return this.#inner.epoch;
+  }
+
   /** Resolves once `compact` has been called `count` times in all. */
   compactCalled(count: number): Promise<void> {
     if (this.compactCalls >= count) return Promise.resolve();

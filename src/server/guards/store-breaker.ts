@@ -147,6 +147,10 @@ class BreakerStore implements GuardedStore {
     return this.#store.capabilities;
   }
 
+  get epoch(): string {
+    return this.#store.epoch;
+  }
+
   get breakerState(): BreakerState {
     return stateName(this.#policy.state);
   }

@@ -60,6 +60,10 @@ class TimedStore implements Store {
     return this.#store.capabilities;
   }
 
+  get epoch(): string {
+    return this.#store.epoch;
+  }
+
   put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
     return this.#timed('put', () => this.#store.put(snapshot, options));
   }

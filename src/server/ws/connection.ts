@@ -233,6 +233,7 @@ export class WsConnection implements StreamConnection {
       maxSubscriptions: limits.maxSubscriptionsPerConnection,
       maxInFlight: limits.maxInFlightPerConnection,
       revision: this.#ctx.hub.revision,
+      storeEpoch: this.#ctx.store.epoch,
     });
   }
 
