@@ -1,4 +1,4 @@
-import { decodeState, encodeState } from '../codec/state.js';
+import { decodeState, encodeState, stateEncodingOf } from '../codec/state.js';
 import type { ApplyResult } from '../core/apply.js';
 import { decideApply } from '../core/apply.js';
 import { SbmpError } from '../core/errors.js';
@@ -79,6 +79,9 @@ export function preparePut(input: SnapshotInput, options: PutOptions | undefined
   // Byte states are copied once here, so the store owns them and a caller reusing its buffer
   // cannot change a published state.
   const stateBytes = encoded === state ? new Uint8Array(encoded) : encoded;
+  const contentType =
+    input.contentType === undefined ? undefined : checkLabel(input.contentType, 'contentType');
+  if (state instanceof Uint8Array && contentType !== undefined) checkLabelledBytes(state, contentType);
   const prepared: PreparedPut = {
     key,
     version: version ?? (ifVersion === undefined ? undefined : ifVersion + 1),
@@ -90,10 +93,19 @@ export function preparePut(input: SnapshotInput, options: PutOptions | undefined
     ts: input.ts === undefined ? defaults.clock() : checkTs(input.ts),
     source: input.source === undefined ? defaults.source : checkLabel(input.source, 'source'),
     deleted,
-    contentType: input.contentType === undefined ? undefined : checkLabel(input.contentType, 'contentType'),
+    contentType,
     trace: input.trace === undefined ? undefined : checkTrace(input.trace),
   };
   return prepared;
+}
+
+/**
+ * Bytes labelled as one of the state encodings must decode as it (`bad_state` otherwise):
+ * every subscriber decodes them, and one that cannot would have to skip the snapshot.
+ */
+function checkLabelledBytes(bytes: Uint8Array, contentType: string): void {
+  const encoding = stateEncodingOf(contentType);
+  if (encoding !== undefined) decodeState(bytes, encoding);
 }
 
 function validateIfVersion(value: unknown): number {

@@ -54,6 +54,23 @@ const BAD_INPUT: BadCase[] = [
   ],
   ['lone surrogate', { key: 'in/x', version: 9, state: { s: 'a\uD800b' } }, undefined, 'bad_state'],
   ['lone surrogate name', { key: 'in/x', version: 9, state: { '\uDC00': 1 } }, undefined, 'bad_state'],
+  [
+    'bytes labelled JSON that do not parse',
+    {
+      key: 'in/x',
+      version: 9,
+      state: new TextEncoder().encode('not json {'),
+      contentType: 'application/json',
+    },
+    undefined,
+    'bad_state',
+  ],
+  [
+    'bytes labelled MessagePack that do not decode',
+    { key: 'in/x', version: 9, state: new Uint8Array([0xc1]), contentType: 'application/msgpack' },
+    undefined,
+    'bad_state',
+  ],
   ['ts not finite', { key: 'in/x', version: 9, state: 1, ts: Number.NaN }, undefined, 'bad_request'],
   ['empty source', { key: 'in/x', version: 9, state: 1, source: '' }, undefined, 'bad_request'],
   [
@@ -92,6 +109,16 @@ export function inputContract(factory: StoreFactory): void {
       assert.deepEqual(await listAll(store, ''), before);
       assert.equal(store.currentRevision(), revision);
       assert.deepEqual((await store.put({ key: 'in/x', state: { next: true } })).version, 8, 'still works');
+      const labelled = {
+        key: 'in/json',
+        state: new TextEncoder().encode('{"ok":1}'),
+        contentType: 'application/json',
+      };
+      assert.equal(
+        (await store.put(labelled)).result,
+        'applied',
+        'bytes that decode as their label are kept',
+      );
     });
 
     it('accepts 64 levels of nesting and JSON-compatible values of every kind', async () => {
