@@ -5,6 +5,7 @@ import { poolScenario } from './core/pool.js';
 import { replicaScenario } from './core/replica.js';
 import type { Scenario } from './lib/scenario.js';
 import { fanoutScenario } from './net/fanout.js';
+import { idleConnectionsScenario } from './net/idle-connections.js';
 import { latencyScenario } from './net/latency.js';
 import { slowConsumerScenario } from './net/slow-consumer.js';
 import { throughputScenario } from './net/throughput.js';
@@ -22,4 +23,5 @@ export const scenarios: readonly Scenario[] = [
   latencyScenario,
   durableScenario,
   slowConsumerScenario,
+  idleConnectionsScenario,
 ];
