@@ -62,6 +62,12 @@ export interface ServerLimits {
    * (1,048,576). Not an error: writing resumes once the unsent bytes fall to half of it
    * (checked as each write completes, and on each SSE heartbeat), whatever the value, even one
    * below Node's own 16 KiB stream high-water mark.
+   *
+   * On a WebSocket the answers (ACK, ERROR, PONG) count too, and above this mark the server
+   * also stops reading the client's socket, so a client that keeps sending without reading its
+   * answers is held back by TCP (its own sends block) instead of making the server queue
+   * answers without bound. Reading resumes once the unsent bytes fall to half of it (checked as
+   * each write completes and on the socket's 'drain'); nothing is dropped or refused meanwhile.
    */
   readonly sendHighWaterBytes: number;
   /** Interval of SSE comment heartbeats, which keep proxies from closing idle streams. Default 15,000 ms. */

@@ -20,7 +20,7 @@ import { Subscription } from '../fanout/subscription.js';
 import { asSbmpError } from '../publish.js';
 import { WsDeliveries } from './deliveries.js';
 import { errorFrameOf, publishInputOf } from './frame-mapping.js';
-import { socketOf } from './ws-socket.js';
+import { onSocketDrain, pauseReading, resumeReading, socketOf } from './ws-socket.js';
 
 /** Reconnect hint in GOAWAY: soon after a shutdown (another instance may be up), a little later for a slow consumer. */
 const SHUTDOWN_RECONNECT_MS = 250;
@@ -36,6 +36,12 @@ type State = 'hello' | 'open' | 'draining' | 'closed';
  * the connection is closed only for protocol breaches (text messages, no HELLO, too many bad
  * frames), slow consumers and a HELLO refused while the server sheds load (ERROR `overloaded`,
  * close 1013), never for a refused publish.
+ *
+ * Every frame the connection writes (ACK, ERROR, PONG as well as SNAPSHOTS) counts against
+ * `limits.sendHighWaterBytes`. Above it the connection stops reading the client's socket, so a
+ * client that sends without reading its answers is held back by TCP itself instead of making
+ * the server queue answers without bound; reading resumes once the unsent bytes fall to half
+ * of it.
  */
 export class WsConnection implements StreamConnection {
   readonly id: number;
@@ -51,6 +57,8 @@ export class WsConnection implements StreamConnection {
   #deliveries: WsDeliveries;
   #helloTimer: NodeJS.Timeout | undefined;
   #badFrames = 0;
+  /** True while the client's socket is not read because too many answered bytes are unsent. */
+  #readingPaused = false;
   #idleWaiter: (() => void) | undefined;
   #closed: Promise<void>;
   #markClosed!: () => void;
@@ -67,6 +75,9 @@ export class WsConnection implements StreamConnection {
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', (err) => ctx.logger?.debug({ err, connection: this.id }, 'websocket error'));
+    // 'drain' is emitted before the callbacks of the writes it completes have run, so the unsent
+    // count is checked once they have.
+    onSocketDrain(ws, () => queueMicrotask(() => this.#resumeReadingIfDrained()));
     this.#helloTimer = setTimeout(() => this.#helloTimeout(), ctx.limits.helloTimeoutMs);
     ctx.connections.add(this);
   }
@@ -127,7 +138,11 @@ export class WsConnection implements StreamConnection {
           }
           // Frames written in one turn (a run of ACKs, a batch of SNAPSHOTS) leave in one writev.
           holdWritesForTurn(socketOf(this.#ws));
-          this.#ws.send(bytes, () => onSent());
+          this.#ws.send(bytes, () => {
+            onSent();
+            this.#resumeReadingIfDrained();
+          });
+          this.#pauseReadingIfFull();
         },
         slow: (subscription) => this.#slowConsumer(subscription),
         failed: (subscription, error) => {
@@ -143,6 +158,26 @@ export class WsConnection implements StreamConnection {
         connection: this.id,
       },
     );
+  }
+
+  /** Called after each write is queued: the write is already counted in `bufferedBytes`. */
+  #pauseReadingIfFull(): void {
+    if (this.#readingPaused || this.#state === 'closed') return;
+    if (this.#deliveries.bufferedBytes <= this.#ctx.limits.sendHighWaterBytes) return;
+    this.#readingPaused = true;
+    pauseReading(this.#ws);
+  }
+
+  /** Called as writes complete and on the socket's 'drain' (Node emits none below its own 16 KiB mark). */
+  #resumeReadingIfDrained(): void {
+    if (!this.#readingPaused) return;
+    if (
+      this.#state !== 'closed' &&
+      this.#deliveries.bufferedBytes > Math.floor(this.#ctx.limits.sendHighWaterBytes / 2)
+    )
+      return;
+    this.#readingPaused = false;
+    resumeReading(this.#ws);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -422,6 +457,8 @@ export class WsConnection implements StreamConnection {
   #close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    // Nothing more is answered, so the peer's close frame may be read whatever is still unsent.
+    this.#resumeReadingIfDrained();
     this.#ws.close(code, reason);
     // A peer that stopped reading never answers the close frame queued behind its backlog.
     setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS).unref();
