@@ -8,20 +8,9 @@ import {
   SamplingBreaker,
 } from 'cockatiel';
 import { isSbmpError, SbmpError } from '../../core/errors.js';
-import type { StoredSnapshot } from '../../core/snapshot.js';
-import type {
-  CompactOutcome,
-  ListOptions,
-  ListPage,
-  PutOptions,
-  PutOutcome,
-  RetentionPolicy,
-  SnapshotInput,
-  Store,
-  StoreCapabilities,
-  Watch,
-  WatchOptions,
-} from '../../store/types.js';
+import type { Store } from '../../store/types.js';
+import type { StoreRequest } from '../../store/wrapper.js';
+import { StoreWrapper } from '../../store/wrapper.js';
 import { badOption, checkFraction, checkInteger, checkPositive } from './options.js';
 
 /** `isolated` is a circuit held open by hand (cockatiel's `isolate()`), e.g. during maintenance. */
@@ -104,8 +93,7 @@ export function guardStore(store: Store, options: StoreBreakerOptions = {}): Gua
   return new BreakerStore(store, options);
 }
 
-class BreakerStore implements GuardedStore {
-  readonly #store: Store;
+class BreakerStore extends StoreWrapper implements GuardedStore {
   readonly #policy: CircuitBreakerPolicy;
   readonly #halfOpenAfterMs: number;
   #openedAt = 0;
@@ -117,10 +105,10 @@ class BreakerStore implements GuardedStore {
     if (store === null || typeof store !== 'object' || typeof store.put !== 'function') {
       throw new SbmpError('bad_config', 'guardStore needs an open Store');
     }
+    super(store);
     if (options === null || typeof options !== 'object') {
       throw new SbmpError('bad_config', 'guardStore options must be an object');
     }
-    this.#store = store;
     this.#halfOpenAfterMs = checkInteger(
       options.halfOpenAfterMs ?? DEFAULT_STORE_BREAKER.halfOpenAfterMs,
       'halfOpenAfterMs',
@@ -137,18 +125,6 @@ class BreakerStore implements GuardedStore {
     this.#policy.onFailure(({ handled }) => {
       if (handled) this.#failures++;
     });
-  }
-
-  get kind(): string {
-    return this.#store.kind;
-  }
-
-  get capabilities(): StoreCapabilities {
-    return this.#store.capabilities;
-  }
-
-  get epoch(): string {
-    return this.#store.epoch;
   }
 
   get breakerState(): BreakerState {
@@ -169,32 +145,8 @@ class BreakerStore implements GuardedStore {
     };
   }
 
-  put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
-    return this.#guarded(() => this.#store.put(snapshot, options));
-  }
-
-  get(key: string): Promise<StoredSnapshot | undefined> {
-    return this.#guarded(() => this.#store.get(key));
-  }
-
-  list(prefix: string, options?: ListOptions): Promise<ListPage> {
-    return this.#guarded(() => this.#store.list(prefix, options));
-  }
-
-  compact(retention?: RetentionPolicy): Promise<CompactOutcome> {
-    return this.#guarded(() => this.#store.compact(retention));
-  }
-
-  watch(pattern: string, options?: WatchOptions): Watch {
-    return this.#store.watch(pattern, options);
-  }
-
-  currentRevision(): number {
-    return this.#store.currentRevision();
-  }
-
-  close(): Promise<void> {
-    return this.#store.close();
+  protected override around<T>(_request: StoreRequest, call: () => Promise<T>): Promise<T> {
+    return this.#guarded(call);
   }
 
   async #guarded<T>(call: () => Promise<T>): Promise<T> {
@@ -218,7 +170,7 @@ class BreakerStore implements GuardedStore {
     const because = cause instanceof Error ? `: ${cause.message}` : '';
     return new SbmpError(
       'unavailable',
-      `the ${this.#store.kind} store is failing and its circuit breaker is ${state}; retry in ${retryAfterMs} ms${because}`,
+      `the ${this.inner.kind} store is failing and its circuit breaker is ${state}; retry in ${retryAfterMs} ms${because}`,
       { cause, details: { breaker: state, retryAfterMs } },
     );
   }

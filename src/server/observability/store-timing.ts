@@ -1,22 +1,11 @@
 import type { Registry } from 'prom-client';
 import { Histogram } from 'prom-client';
-import type { StoredSnapshot } from '../../core/snapshot.js';
-import type {
-  CompactOutcome,
-  ListOptions,
-  ListPage,
-  PutOptions,
-  PutOutcome,
-  RetentionPolicy,
-  SnapshotInput,
-  Store,
-  StoreCapabilities,
-  Watch,
-  WatchOptions,
-} from '../../store/types.js';
+import type { Store } from '../../store/types.js';
+import type { StoreRequest } from '../../store/wrapper.js';
+import { StoreWrapper } from '../../store/wrapper.js';
 
 /** The store calls that are timed: the request-shaped ones. */
-export type StoreOperation = 'put' | 'get' | 'list' | 'compact';
+export type StoreOperation = StoreRequest;
 /** `error`: the call threw (bad input refused by the store counts too); `ok` otherwise, whatever the apply result. */
 export type StoreCallOutcome = 'ok' | 'error';
 
@@ -43,53 +32,16 @@ export function timeStore(store: Store, histogram: StoreOperationHistogram): Sto
   return new TimedStore(store, histogram);
 }
 
-class TimedStore implements Store {
-  readonly #store: Store;
+class TimedStore extends StoreWrapper {
   readonly #histogram: StoreOperationHistogram;
 
   constructor(store: Store, histogram: StoreOperationHistogram) {
-    this.#store = store;
+    super(store);
     this.#histogram = histogram;
   }
 
-  get kind(): string {
-    return this.#store.kind;
-  }
-
-  get capabilities(): StoreCapabilities {
-    return this.#store.capabilities;
-  }
-
-  get epoch(): string {
-    return this.#store.epoch;
-  }
-
-  put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
-    return this.#timed('put', () => this.#store.put(snapshot, options));
-  }
-
-  get(key: string): Promise<StoredSnapshot | undefined> {
-    return this.#timed('get', () => this.#store.get(key));
-  }
-
-  list(prefix: string, options?: ListOptions): Promise<ListPage> {
-    return this.#timed('list', () => this.#store.list(prefix, options));
-  }
-
-  compact(retention?: RetentionPolicy): Promise<CompactOutcome> {
-    return this.#timed('compact', () => this.#store.compact(retention));
-  }
-
-  watch(pattern: string, options?: WatchOptions): Watch {
-    return this.#store.watch(pattern, options);
-  }
-
-  currentRevision(): number {
-    return this.#store.currentRevision();
-  }
-
-  close(): Promise<void> {
-    return this.#store.close();
+  protected override around<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    return this.#timed(operation, call);
   }
 
   async #timed<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
