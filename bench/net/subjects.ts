@@ -157,8 +157,16 @@ export async function measureEachSubject<F>(
 ): Promise<SubjectResult<F>[]> {
   const results: SubjectResult<F>[] = [];
   for (const kind of kinds) {
+    if (!wantedSubject(kind)) {
+      results.push({
+        label: SUBJECT_LABELS[kind],
+        sbmp: isSbmp(kind),
+        missing: 'left out by BENCH_SUBJECTS',
+      });
+      continue;
+    }
     const lookup = await openSubject(kind, options);
-    const sbmp = kind === 'sbmp' || kind === 'sbmp-lmdb';
+    const sbmp = isSbmp(kind);
     if ('missing' in lookup) {
       results.push({ label: lookup.label, sbmp, missing: lookup.missing });
       continue;
@@ -176,4 +184,18 @@ export async function measureEachSubject<F>(
     }
   }
   return results;
+}
+
+function isSbmp(kind: SubjectKind): boolean {
+  return kind === 'sbmp' || kind === 'sbmp-lmdb';
+}
+
+/**
+ * `BENCH_SUBJECTS=sbmp,nats` measures only the listed subjects (for a quick look while working
+ * on one of them); unset, every subject is measured.
+ */
+function wantedSubject(kind: SubjectKind): boolean {
+  const list = process.env.BENCH_SUBJECTS;
+  if (list === undefined || list.trim() === '') return true;
+  return list.split(',').some((name) => name.trim() === kind);
 }
