@@ -1,5 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { PoolRegistry } from '../pool/registry.js';
+import type { CounterCell, HistogramCell } from './observability/local-metrics.js';
+import { LocalCounter, LocalHistogram } from './observability/local-metrics.js';
 import { registerPoolGauges } from './observability/pool-gauges.js';
 import type { StoreOperationHistogram } from './observability/store-timing.js';
 import { storeOperationHistogram } from './observability/store-timing.js';
@@ -19,38 +21,45 @@ export type PublishOutcome = 'applied' | 'duplicate' | 'conflict' | 'stale' | 'e
  */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly publishes: Counter<'result' | 'transport'>;
-  readonly deliveries: Counter<'transport'>;
-  readonly conflated: Counter;
-  readonly staleRejections: Counter<'where'>;
+  readonly publishes: LocalCounter<'result' | 'transport'>;
+  readonly deliveries: LocalCounter<'transport'>;
+  readonly conflated: LocalCounter;
+  readonly staleRejections: LocalCounter<'where'>;
   readonly connections: Gauge<'kind'>;
   readonly subscriptions: Gauge;
   readonly slowConsumers: Counter;
-  readonly publishSeconds: Histogram<'transport'>;
-  readonly publishToDeliverySeconds: Histogram;
+  readonly publishSeconds: LocalHistogram<'transport'>;
+  readonly publishToDeliverySeconds: LocalHistogram;
+  /** Cells of the per-delivery figures, resolved once (see `LocalCounter`). */
+  readonly wsDelivered: CounterCell;
+  readonly sseDelivered: CounterCell;
+  readonly conflatedCell: CounterCell;
+  readonly staleInFanout: CounterCell;
+  readonly staleOnPublish: CounterCell;
+  readonly deliveryAge: HistogramCell;
   /** `sbmp_store_operation_seconds`, fed by `timeStore`. */
   readonly storeSeconds: StoreOperationHistogram;
 
   constructor(pools: PoolRegistry | undefined) {
     const registers = [this.registry];
-    this.publishes = new Counter({
+    this.publishes = new LocalCounter({
       name: 'sbmp_publishes_total',
       help: 'Publishes by apply result (error: refused before reaching the store, or the store failed)',
       labelNames: ['result', 'transport'],
       registers,
     });
-    this.deliveries = new Counter({
+    this.deliveries = new LocalCounter({
       name: 'sbmp_deliveries_total',
       help: 'Snapshots written to subscribers',
       labelNames: ['transport'],
       registers,
     });
-    this.conflated = new Counter({
+    this.conflated = new LocalCounter({
       name: 'sbmp_conflated_total',
       help: 'Pending snapshots replaced by a newer version of the same key before delivery',
       registers,
     });
-    this.staleRejections = new Counter({
+    this.staleRejections = new LocalCounter({
       name: 'sbmp_stale_rejections_total',
       help: 'Snapshots refused because a newer version was already held (publish) or already queued or sent (fanout)',
       labelNames: ['where'],
@@ -72,20 +81,26 @@ export class ServerMetrics {
       help: 'Subscribers closed because too many keys were pending for them',
       registers,
     });
-    this.publishSeconds = new Histogram({
+    this.publishSeconds = new LocalHistogram({
       name: 'sbmp_publish_seconds',
       help: 'Time from receiving a publish to its outcome (store put included)',
       labelNames: ['transport'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
-    this.publishToDeliverySeconds = new Histogram({
+    this.publishToDeliverySeconds = new LocalHistogram({
       name: 'sbmp_publish_to_delivery_seconds',
       help: "Time from a snapshot's ts (the producer's or the store's clock) to its delivery, per written batch (its oldest snapshot)",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     });
     this.storeSeconds = storeOperationHistogram(this.registry);
+    this.wsDelivered = this.deliveries.cell({ transport: 'ws' });
+    this.sseDelivered = this.deliveries.cell({ transport: 'sse' });
+    this.conflatedCell = this.conflated.cell();
+    this.staleInFanout = this.staleRejections.cell({ where: 'fanout' });
+    this.staleOnPublish = this.staleRejections.cell({ where: 'publish' });
+    this.deliveryAge = this.publishToDeliverySeconds.cell();
     for (const kind of ['ws', 'sse', 'health'] as const) this.connections.set({ kind }, 0);
     this.subscriptions.set(0);
     if (pools !== undefined) {
@@ -112,7 +127,7 @@ export class ServerMetrics {
  */
 export function observeDeliveryAge(metrics: ServerMetrics, oldestTs: number): void {
   const age = Date.now() - oldestTs;
-  if (age >= 0 && Number.isFinite(age)) metrics.publishToDeliverySeconds.observe(age / 1000);
+  if (age >= 0 && Number.isFinite(age)) metrics.deliveryAge.observe(age / 1000);
 }
 
 /** Pool figures are read from the registry when scraped; nothing is counted twice. */

@@ -1,11 +1,20 @@
 import { isSbmpError, SbmpError } from '../core/errors.js';
 import type { PutOptions, PutOutcome, SnapshotInput, Store } from '../store/types.js';
-import type { ServerMetrics } from './metrics.js';
+import type { PublishOutcome, ServerMetrics } from './metrics.js';
+import type { CounterCell, HistogramCell } from './observability/local-metrics.js';
 import type { PublishOrigin } from './observability/publish-observer.js';
 import { observePublish } from './observability/publish-observer.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export type PublishTransport = 'http' | 'ws';
+
+const PUBLISH_OUTCOMES: readonly PublishOutcome[] = ['applied', 'duplicate', 'conflict', 'stale', 'error'];
+
+/** The metric cells of one transport, resolved once. */
+interface TransportCells {
+  readonly results: Record<PublishOutcome, CounterCell>;
+  readonly seconds: HistogramCell;
+}
 
 /** The admission check a publish passes first (the memory watermark; see `ServerGuards`). */
 export interface PublishAdmission {
@@ -25,6 +34,7 @@ export class Publisher {
   readonly #metrics: ServerMetrics;
   readonly #rateLimiter: RateLimiter;
   readonly #admission: PublishAdmission | undefined;
+  readonly #cells = new Map<PublishTransport, TransportCells>();
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -53,30 +63,61 @@ export class Publisher {
     );
   }
 
-  async #publish(
+  #publish(
     input: SnapshotInput,
     options: PutOptions | undefined,
     identity: string,
     transport: PublishTransport,
   ): Promise<PutOutcome> {
+    const cells = this.#cellsOf(transport);
     const started = performance.now();
     this.#inFlight++;
+    let pending: Promise<PutOutcome>;
     try {
       this.#admission?.admitPublish();
       this.#rateLimiter.take(identity);
-      const outcome = await this.#store.put(input, options);
-      this.#metrics.publishes.inc({ result: outcome.result, transport });
-      if (outcome.result === 'stale') this.#metrics.staleRejections.inc({ where: 'publish' });
-      return outcome;
+      pending = this.#store.put(input, options);
     } catch (err) {
-      this.#metrics.publishes.inc({ result: 'error', transport });
-      throw asSbmpError(err);
-    } finally {
-      this.#metrics.publishSeconds.observe({ transport }, (performance.now() - started) / 1000);
-      if (--this.#inFlight === 0) {
-        for (const wake of this.#idleWaiters.splice(0)) wake();
-      }
+      this.#failed(cells, started);
+      return Promise.reject(asSbmpError(err));
     }
+    // One reaction on the store's promise instead of an async frame: this runs per publish.
+    return pending.then(
+      (outcome) => {
+        cells.results[outcome.result].inc();
+        if (outcome.result === 'stale') this.#metrics.staleOnPublish.inc();
+        this.#settled(cells, started);
+        return outcome;
+      },
+      (err: unknown) => {
+        this.#failed(cells, started);
+        throw asSbmpError(err);
+      },
+    );
+  }
+
+  #failed(cells: TransportCells, started: number): void {
+    cells.results.error.inc();
+    this.#settled(cells, started);
+  }
+
+  #settled(cells: TransportCells, started: number): void {
+    cells.seconds.observe((performance.now() - started) / 1000);
+    if (--this.#inFlight === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+
+  #cellsOf(transport: PublishTransport): TransportCells {
+    let cells = this.#cells.get(transport);
+    if (cells === undefined) {
+      const publishes = this.#metrics.publishes;
+      const results = {} as Record<PublishOutcome, CounterCell>;
+      for (const result of PUBLISH_OUTCOMES) results[result] = publishes.cell({ result, transport });
+      cells = { results, seconds: this.#metrics.publishSeconds.cell({ transport }) };
+      this.#cells.set(transport, cells);
+    }
+    return cells;
   }
 
   /** Resolves true once no publish is in flight, or false after `timeoutMs`. */

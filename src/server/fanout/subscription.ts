@@ -162,7 +162,7 @@ export class Subscription {
       case 'settling':
       case 'live':
         if (out.revision <= this.#floor) {
-          this.#metrics.staleRejections.inc({ where: 'fanout' });
+          this.#metrics.staleInFanout.inc();
           return;
         }
         this.#offer(out, true);
@@ -246,7 +246,7 @@ export class Subscription {
   #isSeen(out: OutboundSnapshot): boolean {
     const seen = this.#seen?.get(out.key);
     if (seen === undefined || out.version > seen) return false;
-    this.#metrics.staleRejections.inc({ where: 'fanout' });
+    this.#metrics.staleInFanout.inc();
     return true;
   }
 
@@ -265,8 +265,8 @@ export class Subscription {
       if (out.version > carry.version) {
         this.#carry = out;
         this.#carryConflated++;
-        this.#metrics.conflated.inc();
-      } else this.#metrics.staleRejections.inc({ where: 'fanout' });
+        this.#metrics.conflatedCell.inc();
+      } else this.#metrics.staleInFanout.inc();
       return;
     }
     const idle = this.#mailbox.size === 0 && carry === undefined;
@@ -280,10 +280,10 @@ export class Subscription {
         if (this.#phase !== 'starting') this.#owner.wake(this);
         return;
       case 'conflated':
-        this.#metrics.conflated.inc();
+        this.#metrics.conflatedCell.inc();
         return;
       case 'stale':
-        this.#metrics.staleRejections.inc({ where: 'fanout' });
+        this.#metrics.staleInFanout.inc();
         return;
       case 'overflow':
         this.#owner.overflow(this);

@@ -158,7 +158,7 @@ class SseWatch implements StreamConnection, DeliveryTransport {
     span?.end();
     if (entries.length > 0) {
       this.#delivered += entries.length;
-      this.#ctx.metrics.deliveries.inc({ transport: 'sse' }, entries.length);
+      this.#ctx.metrics.sseDelivered.inc(entries.length);
     }
   }
 

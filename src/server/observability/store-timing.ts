@@ -1,19 +1,20 @@
 import type { Registry } from 'prom-client';
-import { Histogram } from 'prom-client';
 import type { Store } from '../../store/types.js';
 import type { StoreRequest } from '../../store/wrapper.js';
 import { StoreWrapper } from '../../store/wrapper.js';
+import type { HistogramCell } from './local-metrics.js';
+import { LocalHistogram } from './local-metrics.js';
 
 /** The store calls that are timed: the request-shaped ones. */
 export type StoreOperation = StoreRequest;
 /** `error`: the call threw (bad input refused by the store counts too); `ok` otherwise, whatever the apply result. */
 export type StoreCallOutcome = 'ok' | 'error';
 
-export type StoreOperationHistogram = Histogram<'operation' | 'outcome'>;
+export type StoreOperationHistogram = LocalHistogram<'operation' | 'outcome'>;
 
 /** `sbmp_store_operation_seconds{operation, outcome}`: from 50 µs (a memory store) to 2.5 s (a struggling cluster). */
 export function storeOperationHistogram(registry: Registry): StoreOperationHistogram {
-  return new Histogram({
+  return new LocalHistogram({
     name: 'sbmp_store_operation_seconds',
     help: 'Time of each store call (put, get, list, compact) from the call to its result or failure',
     labelNames: ['operation', 'outcome'],
@@ -34,25 +35,51 @@ export function timeStore(store: Store, histogram: StoreOperationHistogram): Sto
 
 class TimedStore extends StoreWrapper {
   readonly #histogram: StoreOperationHistogram;
+  /** Cells by operation, then outcome, resolved on first use. */
+  readonly #cells = new Map<StoreOperation, Record<StoreCallOutcome, HistogramCell>>();
 
   constructor(store: Store, histogram: StoreOperationHistogram) {
     super(store);
     this.#histogram = histogram;
   }
 
+  #cellsOf(operation: StoreOperation): Record<StoreCallOutcome, HistogramCell> {
+    let cells = this.#cells.get(operation);
+    if (cells === undefined) {
+      cells = {
+        ok: this.#histogram.cell({ operation, outcome: 'ok' }),
+        error: this.#histogram.cell({ operation, outcome: 'error' }),
+      };
+      this.#cells.set(operation, cells);
+    }
+    return cells;
+  }
+
   protected override around<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
     return this.#timed(operation, call);
   }
 
-  async #timed<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+  #timed<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    const cells = this.#cellsOf(operation);
     const started = performance.now();
-    let outcome: StoreCallOutcome = 'error';
+    let pending: Promise<T>;
     try {
-      const result = await call();
-      outcome = 'ok';
-      return result;
-    } finally {
-      this.#histogram.observe({ operation, outcome }, (performance.now() - started) / 1000);
+      pending = call();
+    } catch (err) {
+      cells.error.observe((performance.now() - started) / 1000);
+      throw err;
     }
+    // One reaction on the store's promise rather than an async frame around it: this runs on
+    // every publish.
+    return pending.then(
+      (result) => {
+        cells.ok.observe((performance.now() - started) / 1000);
+        return result;
+      },
+      (err: unknown) => {
+        cells.error.observe((performance.now() - started) / 1000);
+        throw err;
+      },
+    );
   }
 }

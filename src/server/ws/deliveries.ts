@@ -128,7 +128,7 @@ export class WsDeliveries implements DeliveryTransport {
     span?.end();
     if (entries.length > 0) {
       this.#delivered += entries.length;
-      this.#metrics.deliveries.inc({ transport: 'ws' }, entries.length);
+      this.#metrics.wsDelivered.inc(entries.length);
     }
   }
 
