@@ -31,6 +31,11 @@ export interface DeliveryFigures {
   readonly published: Figure;
   /** Share of (published x subscribers) not delivered, %: conflated (SBMP) or lost (peers). */
   readonly undelivered: Figure;
+  /**
+   * JavaScript heap bytes the server allocated per delivered message, over the measured runs;
+   * undefined for servers that do not run in a bench child (NATS, Redis).
+   */
+  readonly allocatedPerDelivery: Figure | undefined;
   /** Runs whose deliveries were not complete within `drainMs`. */
   readonly incompleteRuns: number;
 }
@@ -54,11 +59,13 @@ export async function measureDelivery(
     const delivered: number[] = [];
     const published: number[] = [];
     const undelivered: number[] = [];
+    const allocated: number[] = [];
     let incompleteRuns = 0;
     for (let r = -1; r < plan.runs; r++) {
       const run = nextRun++;
       for (const tracker of trackers) tracker.begin(run);
       const confirmedBefore = publisher.stats.confirmed;
+      if (r >= 0) await subject.request('allocationStart');
       const outcome = await publishRun(publisher, {
         run,
         count: r < 0 ? plan.warmupCount : plan.count,
@@ -67,6 +74,7 @@ export async function measureDelivery(
       });
       const complete = await Promise.all(trackers.map((t) => t.end(outcome.published, plan.drainMs)));
       if (r < 0) continue;
+      const allocatedBytes = await subject.request<number>('allocationStop');
       if (complete.includes(false)) incompleteRuns++;
       let total = 0;
       let lastAt = outcome.startedAt;
@@ -80,12 +88,14 @@ export async function measureDelivery(
       );
       const expected = outcome.published * plan.subscribers;
       undelivered.push(expected === 0 ? 0 : (100 * (expected - total)) / expected);
+      if (allocatedBytes !== undefined && total > 0) allocated.push(allocatedBytes / total);
     }
     warnIfRefused(subject, publisher);
     return {
       delivered: summarize(delivered),
       published: summarize(published),
       undelivered: summarize(undelivered),
+      allocatedPerDelivery: allocated.length > 0 ? summarize(allocated) : undefined,
       incompleteRuns,
     };
   } finally {

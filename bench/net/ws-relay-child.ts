@@ -8,11 +8,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
+import { AllocationMeter } from '../lib/allocation.js';
 import { runAsChild } from '../lib/child.js';
 import { processMemory } from '../lib/process-memory.js';
 import type { RelayStats, ServerReady } from './servers.js';
 
 runAsChild<null>(async () => {
+  const allocation = new AllocationMeter();
   const http = createServer((_req, res) => {
     res.writeHead(404).end();
   });
@@ -33,6 +35,7 @@ runAsChild<null>(async () => {
   return {
     ready: { url: `ws://127.0.0.1:${port}` } satisfies ServerReady,
     handlers: {
+      ...allocation.handlers(),
       memory: () => processMemory(),
       stats: (): RelayStats => {
         let bufferedBytes = 0;
