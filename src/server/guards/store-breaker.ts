@@ -95,6 +95,7 @@ export function guardStore(store: Store, options: StoreBreakerOptions = {}): Gua
 
 class BreakerStore extends StoreWrapper implements GuardedStore {
   readonly #policy: CircuitBreakerPolicy;
+  readonly #breaker: IBreaker;
   readonly #halfOpenAfterMs: number;
   #openedAt = 0;
   #opens = 0;
@@ -114,9 +115,10 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
       'halfOpenAfterMs',
       1,
     );
+    this.#breaker = makeBreaker(options);
     this.#policy = circuitBreaker(handleWhen(isStoreFailure), {
       halfOpenAfter: this.#halfOpenAfterMs,
-      breaker: makeBreaker(options),
+      breaker: this.#breaker,
     });
     this.#policy.onBreak(() => {
       this.#openedAt = Date.now();
@@ -146,7 +148,38 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
   }
 
   protected override around<T>(_request: StoreRequest, call: () => Promise<T>): Promise<T> {
+    if (this.#policy.state === CircuitState.Closed) return this.#closed(call);
     return this.#guarded(call);
+  }
+
+  /**
+   * A call while the circuit is closed, without `policy.execute`: cockatiel's executor made a
+   * fifth of the server's heap allocation per publish (heap sampling of the 1 -> 1 benchmark).
+   * A success is told to the breaker as cockatiel tells it; a store failure is handed to the
+   * policy, which counts it and opens the circuit when the breaker says so.
+   */
+  #closed<T>(call: () => Promise<T>): Promise<T> {
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (err) {
+      return this.#closedFailure(err);
+    }
+    return pending.then(
+      (value) => {
+        this.#breaker.success(CircuitState.Closed);
+        return value;
+      },
+      (err: unknown) => this.#closedFailure(err),
+    );
+  }
+
+  async #closedFailure<T>(err: unknown): Promise<T> {
+    if (!isStoreFailure(err)) throw err;
+    // The policy rethrows `err` once counted, or refuses the replay when the circuit opened
+    // meanwhile (another call's failure); either way this call failed for its own reason.
+    await this.#policy.execute(() => Promise.reject(err)).catch(() => undefined);
+    throw err;
   }
 
   async #guarded<T>(call: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { isSbmpError, SbmpError } from '../../core/errors.js';
 import type { PutOutcome, SnapshotInput } from '../../store/types.js';
 import { traceIdOf } from './trace-context.js';
-import { endPublishSpan, failPublishSpan, startPublishSpan } from './tracing.js';
+import { endPublishSpan, failPublishSpan, startPublishSpan, tracingEnabled } from './tracing.js';
 
 /** Where a publish came from, for its log line. */
 export interface PublishOrigin {
@@ -24,7 +24,33 @@ const SERVER_FAULTS = new Set(['internal', 'corrupt_store']);
  * shedding), at `error` when it is the server's. `run` gets the input to store, whose trace
  * context may now name the publish span (see `startPublishSpan`).
  */
-export async function observePublish(
+export function observePublish(
+  input: SnapshotInput,
+  transport: string,
+  origin: PublishOrigin | undefined,
+  run: (input: SnapshotInput) => Promise<PutOutcome>,
+): Promise<PutOutcome> {
+  const logger = origin?.logger;
+  if (tracingEnabled() || logger?.isLevelEnabled('debug') === true) {
+    return observeFully(input, transport, origin, run);
+  }
+  // Nothing to trace and no debug line: only a server fault is logged.
+  const pending = run(input);
+  if (logger === undefined) return pending;
+  const started = performance.now();
+  return pending.then(undefined, (err: unknown) => {
+    const error = isSbmpError(err) ? err : new SbmpError('internal', 'internal error', { cause: err });
+    if (SERVER_FAULTS.has(error.code)) {
+      logger.error(
+        { ...logFields(input, transport, origin!, started), code: error.code, err },
+        'publish failed',
+      );
+    }
+    throw err;
+  });
+}
+
+async function observeFully(
   input: SnapshotInput,
   transport: string,
   origin: PublishOrigin | undefined,

@@ -1,5 +1,12 @@
 import type { Attributes, Context, Link, Span, SpanContext } from '@opentelemetry/api';
-import { context, createTraceState, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  createTraceState,
+  ProxyTracerProvider,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { SbmpError } from '../../core/errors.js';
 import type { Snapshot, TraceContext } from '../../core/snapshot.js';
 import type { PutOutcome, SnapshotInput } from '../../store/types.js';
@@ -25,6 +32,18 @@ export const MAX_DELIVERY_LINKS = 32;
 
 function tracer() {
   return trace.getTracer(TRACER_NAME);
+}
+
+/**
+ * True when a tracing SDK is registered. Without one, the API's spans record nothing and its
+ * context manager keeps nothing, so the publish path can skip making them: that saved about a
+ * tenth of the server's heap allocation per publish (heap sampling of the 1 -> 1 benchmark).
+ * Checked on every call, so an SDK registered later is picked up.
+ */
+export function tracingEnabled(): boolean {
+  const provider = trace.getTracerProvider();
+  if (!(provider instanceof ProxyTracerProvider)) return true;
+  return provider.getDelegateTracer(TRACER_NAME) !== undefined;
 }
 
 /** The remote span context of a stored or incoming trace; undefined when it does not parse. */

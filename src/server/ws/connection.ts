@@ -17,6 +17,7 @@ import { holdWritesForTurn } from '../../core/write-batching.js';
 import type { SnapshotInput } from '../../store/types.js';
 import type { ConnectionStats, ServerContext, StreamConnection } from '../context.js';
 import { Subscription } from '../fanout/subscription.js';
+import type { PublishOrigin } from '../observability/publish-observer.js';
 import { asSbmpError } from '../publish.js';
 import { WsDeliveries } from './deliveries.js';
 import { errorFrameOf, publishInputOf } from './frame-mapping.js';
@@ -49,6 +50,9 @@ export class WsConnection implements StreamConnection {
   readonly #ws: WebSocket;
   readonly #ctx: ServerContext;
   readonly #remote: string;
+  /** The rate limiter's identity and the publish log's origin, made once for every publish. */
+  readonly #rateIdentity: string;
+  readonly #origin: PublishOrigin;
   readonly #openedAt = Date.now();
   readonly #inFlight = new Set<number>();
   readonly #subscriptions = new Map<number, Subscription>();
@@ -68,6 +72,8 @@ export class WsConnection implements StreamConnection {
     this.#ws = ws;
     this.#ctx = ctx;
     this.#remote = request.socket.remoteAddress ?? 'unknown';
+    this.#rateIdentity = `addr:${this.#remote}`;
+    this.#origin = { logger: ctx.logger, connection: this.id };
     this.#closed = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
@@ -322,8 +328,7 @@ export class WsConnection implements StreamConnection {
     }
     this.#inFlight.add(requestId);
     const options = frame.ifVersion === undefined ? undefined : { ifVersion: frame.ifVersion };
-    const origin = { logger: this.#ctx.logger, connection: this.id };
-    this.#ctx.publisher.publish(input, options, `addr:${this.#remote}`, 'ws', origin).then(
+    this.#ctx.publisher.publish(input, options, this.#rateIdentity, 'ws', this.#origin).then(
       (outcome) => {
         this.#settled(requestId);
         this.#send({ type: 'ack', requestId, ...outcome });
