@@ -3,7 +3,7 @@ import type { PutOptions, PutOutcome, SnapshotInput, Store } from '../store/type
 import type { PublishOutcome, ServerMetrics } from './metrics.js';
 import type { CounterCell, HistogramCell } from './observability/local-metrics.js';
 import type { PublishOrigin } from './observability/publish-observer.js';
-import { observePublish } from './observability/publish-observer.js';
+import { logPublishFault, observationNeeded, observePublish } from './observability/publish-observer.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export type PublishTransport = 'http' | 'ws';
@@ -58,16 +58,21 @@ export class Publisher {
     transport: PublishTransport,
     origin?: PublishOrigin,
   ): Promise<PutOutcome> {
-    return observePublish(input, transport, origin, (traced) =>
-      this.#publish(traced, options, identity, transport),
-    );
+    if (observationNeeded(origin)) {
+      return observePublish(input, transport, origin, (traced) =>
+        this.#publish(traced, options, identity, transport, undefined),
+      );
+    }
+    return this.#publish(input, options, identity, transport, origin);
   }
 
+  /** `unobserved`: the origin to log a server fault for, when no `observePublish` wraps this call. */
   #publish(
     input: SnapshotInput,
     options: PutOptions | undefined,
     identity: string,
     transport: PublishTransport,
+    unobserved: PublishOrigin | undefined,
   ): Promise<PutOutcome> {
     const cells = this.#cellsOf(transport);
     const started = performance.now();
@@ -79,6 +84,7 @@ export class Publisher {
       pending = this.#store.put(input, options);
     } catch (err) {
       this.#failed(cells, started);
+      logPublishFault(input, transport, unobserved, started, err);
       return Promise.reject(asSbmpError(err));
     }
     // One reaction on the store's promise instead of an async frame: this runs per publish.
@@ -91,6 +97,7 @@ export class Publisher {
       },
       (err: unknown) => {
         this.#failed(cells, started);
+        logPublishFault(input, transport, unobserved, started, err);
         throw asSbmpError(err);
       },
     );

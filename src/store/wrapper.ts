@@ -17,6 +17,21 @@ import type {
 export type StoreRequest = 'put' | 'get' | 'list' | 'compact';
 
 /**
+ * One store call with its arguments passed alongside rather than captured: `put` runs on every
+ * publish, and a closure per call per wrapper was a tenth of the server's heap allocation per
+ * publish (heap sampling of the 1 -> 1 benchmark).
+ */
+export type StoreCall<A, B, T> = (store: Store, a: A, b: B) => Promise<T>;
+
+const PUT: StoreCall<SnapshotInput, PutOptions | undefined, PutOutcome> = (store, snapshot, options) =>
+  store.put(snapshot, options);
+const GET: StoreCall<string, undefined, StoredSnapshot | undefined> = (store, key) => store.get(key);
+const LIST: StoreCall<string, ListOptions | undefined, ListPage> = (store, prefix, options) =>
+  store.list(prefix, options);
+const COMPACT: StoreCall<RetentionPolicy | undefined, undefined, CompactOutcome> = (store, retention) =>
+  store.compact(retention);
+
+/**
  * A Store around another one: `put`, `get`, `list` and `compact` go through `around`, and the
  * rest (`kind`, `capabilities`, `epoch`, `watch`, `currentRevision`, `close`) passes straight
  * to the inner store: a watch is long-lived, and the others do no I/O worth intercepting.
@@ -28,8 +43,8 @@ export abstract class StoreWrapper implements Store {
     this.inner = inner;
   }
 
-  /** Runs `call`, the inner store's `request`, with whatever the wrapper adds. */
-  protected abstract around<T>(request: StoreRequest, call: () => Promise<T>): Promise<T>;
+  /** Runs `call(this.inner, a, b)`, the inner store's `request`, with whatever the wrapper adds. */
+  protected abstract around<A, B, T>(request: StoreRequest, call: StoreCall<A, B, T>, a: A, b: B): Promise<T>;
 
   get kind(): string {
     return this.inner.kind;
@@ -44,19 +59,19 @@ export abstract class StoreWrapper implements Store {
   }
 
   put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
-    return this.around('put', () => this.inner.put(snapshot, options));
+    return this.around('put', PUT, snapshot, options);
   }
 
   get(key: string): Promise<StoredSnapshot | undefined> {
-    return this.around('get', () => this.inner.get(key));
+    return this.around('get', GET, key, undefined);
   }
 
   list(prefix: string, options?: ListOptions): Promise<ListPage> {
-    return this.around('list', () => this.inner.list(prefix, options));
+    return this.around('list', LIST, prefix, options);
   }
 
   compact(retention?: RetentionPolicy): Promise<CompactOutcome> {
-    return this.around('compact', () => this.inner.compact(retention));
+    return this.around('compact', COMPACT, retention, undefined);
   }
 
   watch(pattern: string, options?: WatchOptions): Watch {

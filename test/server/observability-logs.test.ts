@@ -142,4 +142,52 @@ describe('structured logs', () => {
       (err: unknown) => isSbmpError(err, 'bad_config'),
     );
   });
+
+  test('at level info, a store failure is still logged at error with its request id; a refusal is not', async () => {
+    // The server's fast path (no tracing SDK, no debug line) skips the publish span but must
+    // still report the server's own faults.
+    class BrokenStore extends MemoryStore {
+      override put(input: Parameters<MemoryStore['put']>[0], options?: Parameters<MemoryStore['put']>[1]) {
+        if (input.key.startsWith('broken/')) return Promise.reject(new Error('disk on fire'));
+        return super.put(input, options);
+      }
+    }
+    const lines = new LogCapture();
+    const brokenStore = new BrokenStore();
+    const quiet = await startServer({
+      store: brokenStore,
+      port: 0,
+      serverId: 'logs-info',
+      logger: pino({ level: 'info' }, lines),
+    });
+    try {
+      const failed = await rawRequest(`${quiet.url}/sbmp/v3/state/broken/one`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-broken' },
+        body: '{"n":1}',
+      });
+      assert.equal(failed.status, 500);
+      const line = await lines.next((l) => l.msg === 'publish failed', 'the publish failed line');
+      assert.equal(line.level, 50);
+      assert.equal(line.code, 'internal');
+      assert.equal(line.requestId, 'req-broken');
+      assert.equal(line.key, 'broken/one');
+      assert.match(String((line.err as { message?: string }).message), /disk on fire/);
+
+      const refused = await rawRequest(`${quiet.url}/sbmp/v3/state/fine/one`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'sbmp-version': '0' },
+        body: '{"n":1}',
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(
+        lines.lines.filter((l) => l.msg === 'publish failed' || l.msg === 'publish refused').length,
+        1,
+        'only the store failure is logged',
+      );
+    } finally {
+      await quiet.close({ drainMs: 500 });
+      await brokenStore.close();
+    }
+  });
 });

@@ -9,7 +9,7 @@ import {
 } from 'cockatiel';
 import { isSbmpError, SbmpError } from '../../core/errors.js';
 import type { Store } from '../../store/types.js';
-import type { StoreRequest } from '../../store/wrapper.js';
+import type { StoreCall, StoreRequest } from '../../store/wrapper.js';
 import { StoreWrapper } from '../../store/wrapper.js';
 import { badOption, checkFraction, checkInteger, checkPositive } from './options.js';
 
@@ -147,9 +147,14 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
     };
   }
 
-  protected override around<T>(_request: StoreRequest, call: () => Promise<T>): Promise<T> {
-    if (this.#policy.state === CircuitState.Closed) return this.#closed(call);
-    return this.#guarded(call);
+  protected override around<A, B, T>(
+    _request: StoreRequest,
+    call: StoreCall<A, B, T>,
+    a: A,
+    b: B,
+  ): Promise<T> {
+    if (this.#policy.state === CircuitState.Closed) return this.#closed(call, a, b);
+    return this.#guarded(() => call(this.inner, a, b));
   }
 
   /**
@@ -158,10 +163,10 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
    * A success is told to the breaker as cockatiel tells it; a store failure is handed to the
    * policy, which counts it and opens the circuit when the breaker says so.
    */
-  #closed<T>(call: () => Promise<T>): Promise<T> {
+  #closed<A, B, T>(call: StoreCall<A, B, T>, a: A, b: B): Promise<T> {
     let pending: Promise<T>;
     try {
-      pending = call();
+      pending = call(this.inner, a, b);
     } catch (err) {
       return this.#closedFailure(err);
     }

@@ -18,39 +18,37 @@ export interface PublishOrigin {
 const SERVER_FAULTS = new Set(['internal', 'corrupt_store']);
 
 /**
+ * True when a publish needs `observePublish`: a tracing SDK is registered, or the log wants
+ * its `debug` line. Otherwise the publisher runs it directly and reports only a server fault
+ * (`logPublishFault`), which saves a span, a context and a closure per publish.
+ */
+export function observationNeeded(origin: PublishOrigin | undefined): boolean {
+  return tracingEnabled() || origin?.logger?.isLevelEnabled('debug') === true;
+}
+
+/** Logs a failed publish at `error` when it is the server's fault; the caller's faults are not logged here. */
+export function logPublishFault(
+  input: SnapshotInput,
+  transport: string,
+  origin: PublishOrigin | undefined,
+  started: number,
+  err: unknown,
+): void {
+  const logger = origin?.logger;
+  if (logger === undefined) return;
+  const code = isSbmpError(err) ? err.code : 'internal';
+  if (!SERVER_FAULTS.has(code)) return;
+  logger.error({ ...logFields(input, transport, origin!, started), code, err }, 'publish failed');
+}
+
+/**
  * Runs one publish inside its `sbmp.publish` span and logs it: a `publish` line at `debug`
  * (`requestId` or `connection`, `transport`, `key`, `version`, `result`, `revision`, `traceId`,
  * `durationMs`); a failure at `debug` too when it is the request's fault (bad input, limits,
  * shedding), at `error` when it is the server's. `run` gets the input to store, whose trace
  * context may now name the publish span (see `startPublishSpan`).
  */
-export function observePublish(
-  input: SnapshotInput,
-  transport: string,
-  origin: PublishOrigin | undefined,
-  run: (input: SnapshotInput) => Promise<PutOutcome>,
-): Promise<PutOutcome> {
-  const logger = origin?.logger;
-  if (tracingEnabled() || logger?.isLevelEnabled('debug') === true) {
-    return observeFully(input, transport, origin, run);
-  }
-  // Nothing to trace and no debug line: only a server fault is logged.
-  const pending = run(input);
-  if (logger === undefined) return pending;
-  const started = performance.now();
-  return pending.then(undefined, (err: unknown) => {
-    const error = isSbmpError(err) ? err : new SbmpError('internal', 'internal error', { cause: err });
-    if (SERVER_FAULTS.has(error.code)) {
-      logger.error(
-        { ...logFields(input, transport, origin!, started), code: error.code, err },
-        'publish failed',
-      );
-    }
-    throw err;
-  });
-}
-
-async function observeFully(
+export async function observePublish(
   input: SnapshotInput,
   transport: string,
   origin: PublishOrigin | undefined,

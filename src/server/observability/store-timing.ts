@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Store } from '../../store/types.js';
-import type { StoreRequest } from '../../store/wrapper.js';
+import type { StoreCall, StoreRequest } from '../../store/wrapper.js';
 import { StoreWrapper } from '../../store/wrapper.js';
 import type { HistogramCell } from './local-metrics.js';
 import { LocalHistogram } from './local-metrics.js';
@@ -55,19 +55,20 @@ class TimedStore extends StoreWrapper {
     return cells;
   }
 
-  protected override around<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
-    return this.#timed(operation, call);
-  }
-
-  #timed<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+  protected override around<A, B, T>(
+    operation: StoreOperation,
+    call: StoreCall<A, B, T>,
+    a: A,
+    b: B,
+  ): Promise<T> {
     const cells = this.#cellsOf(operation);
     const started = performance.now();
     let pending: Promise<T>;
     try {
-      pending = call();
+      pending = call(this.inner, a, b);
     } catch (err) {
       cells.error.observe((performance.now() - started) / 1000);
-      throw err;
+      return Promise.reject(err);
     }
     // One reaction on the store's promise rather than an async frame around it: this runs on
     // every publish.
