@@ -46,6 +46,15 @@ export abstract class StoreWrapper implements Store {
   /** Runs `call(this.inner, a, b)`, the inner store's `request`, with whatever the wrapper adds. */
   protected abstract around<A, B, T>(request: StoreRequest, call: StoreCall<A, B, T>, a: A, b: B): Promise<T>;
 
+  /** `call` on the inner store, a synchronous throw turned into a rejection, so wrappers see one kind of failure. */
+  protected callInner<A, B, T>(call: StoreCall<A, B, T>, a: A, b: B): Promise<T> {
+    try {
+      return call(this.inner, a, b);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   get kind(): string {
     return this.inner.kind;
   }

@@ -39,7 +39,7 @@ describe('local metrics', () => {
     const ws = histogram.cell({ transport: 'ws' });
     for (const [transport, value] of OBSERVATIONS) {
       if (transport === 'ws') ws.observe(value);
-      else histogram.observe({ transport }, value);
+      else histogram.cell({ transport }).observe(value);
       expected.observe({ transport }, value);
     }
     assert.equal(await local.metrics(), await reference.metrics());
@@ -95,7 +95,7 @@ describe('local metrics', () => {
     });
     const applied = counter.cell({ result: 'applied', transport: 'ws' });
     for (let i = 0; i < 5; i++) applied.inc();
-    counter.inc({ result: 'stale', transport: 'http' }, 3);
+    counter.cell({ result: 'stale', transport: 'http' }).inc(3);
     expected.inc({ result: 'applied', transport: 'ws' }, 5);
     expected.inc({ result: 'stale', transport: 'http' }, 3);
     assert.equal(await local.metrics(), await reference.metrics());

@@ -164,13 +164,7 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
    * policy, which counts it and opens the circuit when the breaker says so.
    */
   #closed<A, B, T>(call: StoreCall<A, B, T>, a: A, b: B): Promise<T> {
-    let pending: Promise<T>;
-    try {
-      pending = call(this.inner, a, b);
-    } catch (err) {
-      return this.#closedFailure(err);
-    }
-    return pending.then(
+    return this.callInner(call, a, b).then(
       (value) => {
         this.#breaker.success(CircuitState.Closed);
         return value;

@@ -56,8 +56,6 @@ class Cells<L extends string, C> {
   }
 
   get(labels: LabelValues<L>): C {
-    if (this.#labelNames.length === 0 && this.#byKey.size === 1)
-      return this.#byKey.values().next().value!.cell;
     const key = this.#labelNames.map((name) => String(labels[name] ?? '')).join('\u0000');
     let labelled = this.#byKey.get(key);
     if (labelled === undefined) {
@@ -111,11 +109,6 @@ export class LocalCounter<L extends string = string> {
   cell(labels: LabelValues<L> = {}): CounterCell {
     return this.#cells.get(labels);
   }
-
-  /** Convenience for cold paths: resolves the cell and increments it. */
-  inc(labels: LabelValues<L> = {}, amount = 1): void {
-    this.#cells.get(labels).value += amount;
-  }
 }
 
 export interface LocalHistogramConfig<L extends string> extends LocalMetricConfig<L> {
@@ -148,13 +141,9 @@ export class LocalHistogram<L extends string = string> {
     for (const registry of config.registers) registry.registerMetric(this as unknown as Metric<string>);
   }
 
+  /** The cell of `labels`: resolve it once, then `observe` on the hot path. */
   cell(labels: LabelValues<L> = {}): HistogramCell {
     return this.#cells.get(labels);
-  }
-
-  /** Convenience for cold paths: resolves the cell and records `value`. */
-  observe(labels: LabelValues<L>, value: number): void {
-    this.#cells.get(labels).observe(value);
   }
 
   /** The registry's view at scrape time (the shape prom-client's own metrics return). */

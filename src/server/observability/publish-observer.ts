@@ -62,14 +62,10 @@ export async function observePublish(
   } catch (err) {
     const error = isSbmpError(err) ? err : new SbmpError('internal', 'internal error', { cause: err });
     failPublishSpan(publish, error);
-    const logger = origin?.logger;
-    if (logger !== undefined) {
-      const fault = SERVER_FAULTS.has(error.code);
-      if (fault || logger.isLevelEnabled('debug')) {
-        const fields = { ...logFields(publish.input, transport, origin!, started), code: error.code, err };
-        if (fault) logger.error(fields, 'publish failed');
-        else logger.debug(fields, 'publish refused');
-      }
+    if (SERVER_FAULTS.has(error.code)) logPublishFault(publish.input, transport, origin, started, err);
+    else if (origin?.logger?.isLevelEnabled('debug') === true) {
+      const fields = { ...logFields(publish.input, transport, origin, started), code: error.code, err };
+      origin.logger.debug(fields, 'publish refused');
     }
     throw err;
   }

@@ -63,16 +63,9 @@ class TimedStore extends StoreWrapper {
   ): Promise<T> {
     const cells = this.#cellsOf(operation);
     const started = performance.now();
-    let pending: Promise<T>;
-    try {
-      pending = call(this.inner, a, b);
-    } catch (err) {
-      cells.error.observe((performance.now() - started) / 1000);
-      return Promise.reject(err);
-    }
     // One reaction on the store's promise rather than an async frame around it: this runs on
     // every publish.
-    return pending.then(
+    return this.callInner(call, a, b).then(
       (result) => {
         cells.ok.observe((performance.now() - started) / 1000);
         return result;
