@@ -27,7 +27,7 @@ export interface PendingPut {
  * Stamps applied records with `storedAt`. Returns the revision counter afterwards.
  */
 export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[], storedAt: number): number {
-  const { snapshots, revisions, tombstones, meta, file } = env;
+  const { snapshots, tombstones, meta, file } = env;
   let revision = meta.get('revision') ?? 0;
   for (const put of puts) {
     const { prepared } = put;
@@ -66,11 +66,7 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
       stateBytes: prepared.stateBytes,
     };
     snapshots.putSync(prepared.key, encodeRecord(record));
-    if (current !== undefined) {
-      revisions.removeSync(current.revision);
-      if (current.deleted) tombstones.removeSync(current.revision);
-    }
-    revisions.putSync(revision, prepared.key);
+    if (current?.deleted) tombstones.removeSync(current.revision);
     if (prepared.deleted) tombstones.putSync(revision, prepared.key);
     put.outcome = { result: 'applied', version: decision.version, revision };
     put.applied = toStoredSnapshot(prepared, decision.version, revision);

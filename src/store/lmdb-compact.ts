@@ -4,6 +4,12 @@ import type { ResolvedRetention } from './retention.js';
 import { tombstoneExpired } from './retention.js';
 import type { CompactOutcome } from './types.js';
 
+/** What a compaction decided: the outcome, and the tombstones removed (for the in-memory index). */
+export interface CompactDecision {
+  readonly outcome: CompactOutcome;
+  readonly removed: readonly { readonly key: string; readonly revision: number }[];
+}
+
 /**
  * Inside a write transaction: removes tombstones past `policy` at time `now`, with their index
  * entries, and raises the compacted revision. Tombstones above `floor` stay whatever their age:
@@ -15,8 +21,8 @@ export function compactInTransaction(
   policy: ResolvedRetention,
   now: number,
   floor: number,
-): CompactOutcome {
-  const { snapshots, revisions, tombstones, meta, file } = env;
+): CompactDecision {
+  const { snapshots, tombstones, meta, file } = env;
   const current = meta.get('revision') ?? 0;
   let compacted = meta.get('compacted') ?? 0;
   const expired: { revision: number; key: string }[] = [];
@@ -31,15 +37,21 @@ export function compactInTransaction(
     }
     if (tombstoneExpired(record.storedAt, revision, now, current, policy)) expired.push({ revision, key });
   }
-  let removed = 0;
-  for (const { revision, key } of expired) {
-    tombstones.removeSync(revision);
-    if (key === '') continue;
-    snapshots.removeSync(key);
-    revisions.removeSync(revision);
-    compacted = Math.max(compacted, revision);
-    removed++;
+  const removed: { key: string; revision: number }[] = [];
+  for (const entry of expired) {
+    tombstones.removeSync(entry.revision);
+    if (entry.key === '') continue;
+    snapshots.removeSync(entry.key);
+    compacted = Math.max(compacted, entry.revision);
+    removed.push(entry);
   }
   meta.putSync('compacted', compacted);
-  return { removedTombstones: removed, removedRevisions: removed, compactedRevision: compacted };
+  return {
+    outcome: {
+      removedTombstones: removed.length,
+      removedRevisions: removed.length,
+      compactedRevision: compacted,
+    },
+    removed,
+  };
 }

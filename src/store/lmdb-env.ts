@@ -6,25 +6,27 @@ import { open } from 'lmdb';
 import { SbmpError } from '../core/errors.js';
 import { checkDataFile } from './lmdb-file-check.js';
 
-/** The layout version this code reads and writes, kept in `meta` under `format`. */
-export const STORE_FORMAT = 1;
+/**
+ * The layout version this code reads and writes, kept in `meta` under `format`. Format 1 also
+ * kept the revision index on disk (a `revisions` database); opening such a file drops it.
+ */
+export const STORE_FORMAT = 2;
 
 /**
- * The LMDB environment of a store: one file (`<dir>/data.mdb`) with four named databases.
+ * The LMDB environment of a store: one file (`<dir>/data.mdb`) with three named databases.
  *
  * | database     | key            | value                                   |
  * |--------------|----------------|-----------------------------------------|
  * | `snapshots`  | snapshot key   | record (see lmdb-record.ts)             |
- * | `revisions`  | revision       | key whose latest change it is           |
  * | `tombstones` | revision       | key, for each retained tombstone        |
  * | `meta`       | name           | `format`, `revision`, `compacted`, `epoch` |
  *
- * `revisions` holds exactly one entry per stored key, so "changed since R" is a range scan.
+ * Each record carries its revision; the index of keys by revision lives in memory, rebuilt
+ * from the records at open (lmdb-revision-index.ts), so a put writes its record and nothing else.
  */
 export interface LmdbEnv {
   readonly root: RootDatabase;
   readonly snapshots: Database<Buffer, string>;
-  readonly revisions: Database<string, number>;
   readonly tombstones: Database<string, number>;
   readonly meta: Database<number, string>;
   /** The data file, named in every error about it. */
@@ -45,7 +47,8 @@ export async function closeLmdbEnv(env: LmdbEnv): Promise<void> {
   }
 }
 
-const OUR_DATABASES = new Set(['snapshots', 'revisions', 'tombstones', 'meta']);
+/** `revisions` is format 1's on-disk revision index. */
+const OUR_DATABASES = new Set(['snapshots', 'tombstones', 'meta', 'revisions']);
 
 /**
  * Directories open in this process. Two store objects on one directory would each hand out
@@ -92,7 +95,6 @@ export function openLmdbEnv(dir: string, sync: boolean): LmdbEnv {
     const dbs = {
       root,
       snapshots: root.openDB<Buffer, string>({ name: 'snapshots', encoding: 'binary' }),
-      revisions: root.openDB<string, number>({ name: 'revisions', encoding: 'string' }),
       tombstones: root.openDB<string, number>({ name: 'tombstones', encoding: 'string' }),
       meta: root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' }),
       file,
@@ -127,7 +129,7 @@ function ensureEpoch(env: Omit<LmdbEnv, 'epoch'>): string {
 function checkFormat(env: Omit<LmdbEnv, 'epoch'>, hadDatabases: boolean): void {
   const format = env.meta.get('format');
   if (format === undefined) {
-    if (hadDatabases && (env.snapshots.getStats() as { entryCount: number }).entryCount > 0) {
+    if (hadDatabases && storedEntries(env.snapshots) > 0) {
       throw corrupt(env.file, 'holds snapshots but no format marker');
     }
     env.root.transactionSync(() => {
@@ -137,7 +139,7 @@ function checkFormat(env: Omit<LmdbEnv, 'epoch'>, hadDatabases: boolean): void {
     });
     return;
   }
-  if (format !== STORE_FORMAT) {
+  if (format !== STORE_FORMAT && format !== 1) {
     throw corrupt(env.file, `has store format ${String(format)}; this version reads format ${STORE_FORMAT}`);
   }
   const revision = env.meta.get('revision');
@@ -145,13 +147,21 @@ function checkFormat(env: Omit<LmdbEnv, 'epoch'>, hadDatabases: boolean): void {
   if (!isCount(revision) || !isCount(compacted) || compacted > revision) {
     throw corrupt(env.file, `has a damaged meta record (revision ${revision}, compacted ${compacted})`);
   }
-  const last = [...env.revisions.getKeys({ reverse: true, limit: 1 })][0];
-  if (last !== undefined && (typeof last !== 'number' || last > revision)) {
-    throw corrupt(
-      env.file,
-      `has a revision index beyond its revision counter (${String(last)} > ${revision})`,
-    );
-  }
+  if (format === 1) upgradeFromFormat1(env);
+}
+
+/** Format 1 differs only by its on-disk revision index, which is dropped in one transaction. */
+function upgradeFromFormat1(env: Omit<LmdbEnv, 'epoch'>): void {
+  const revisions = env.root.openDB<string, number>({ name: 'revisions', encoding: 'string' });
+  env.root.transactionSync(() => {
+    revisions.dropSync();
+    env.meta.putSync('format', STORE_FORMAT);
+  });
+}
+
+/** How many entries LMDB counts in `db`: from its root record, without reading the entries. */
+export function storedEntries(db: { getStats(): unknown }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
 }
 
 function isCount(value: unknown): value is number {

@@ -5,14 +5,17 @@ import { freezeSnapshot } from '../core/snapshot.js';
 import { decodeListCursor, encodeListCursor, validateListLimit, validatePrefix } from './list-page.js';
 import type { PendingPut } from './lmdb-apply.js';
 import { applyPutsInTransaction } from './lmdb-apply.js';
+import type { CompactDecision } from './lmdb-compact.js';
 import { compactInTransaction } from './lmdb-compact.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { closeLmdbEnv, dataFileOf, openLmdbEnv, storeError } from './lmdb-env.js';
 import { checkDataFile } from './lmdb-file-check.js';
 import { decodeRecord, recordToSnapshot } from './lmdb-record.js';
+import { loadRevisionLog } from './lmdb-revision-index.js';
 import { verifyInChildProcess } from './lmdb-verify.js';
 import type { ResolvedRetention } from './retention.js';
 import { DEFAULT_MAX_REVISIONS, DEFAULT_TOMBSTONE_MS, resolveRetention } from './retention.js';
+import type { RevisionLog } from './revision-log.js';
 import type {
   CompactOutcome,
   ListOptions,
@@ -85,7 +88,15 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     await verifyInChildProcess(options.path, dataFileOf(options.path));
   }
   const env = openLmdbEnv(options.path, sync);
-  return new LmdbStore(env, sync, { maxStateBytes, source: options.source ?? 'sbmp', clock }, retention);
+  let log: RevisionLog;
+  try {
+    log = loadRevisionLog(env, env.meta.get('revision') ?? 0);
+  } catch (err) {
+    await closeLmdbEnv(env);
+    throw storeError(env.file, err);
+  }
+  const inputDefaults = { maxStateBytes, source: options.source ?? 'sbmp', clock };
+  return new LmdbStore(env, log, sync, inputDefaults, retention);
 }
 
 /** The puts of one event-loop turn: decided in one write transaction, acknowledged together. */
@@ -113,6 +124,8 @@ export class LmdbStore implements Store {
   readonly epoch: string;
   readonly #env: LmdbEnv;
   readonly #hub: WatchHub;
+  /** Committed changes by revision, one live entry per key; updated as batches are acknowledged. */
+  readonly #log: RevisionLog;
   readonly #inputDefaults: InputDefaults;
   readonly #retention: ResolvedRetention;
   /** Batches in transaction order; settled ones leave from the front, so watchers see revision order. */
@@ -127,8 +140,15 @@ export class LmdbStore implements Store {
   #closing: Promise<void> | undefined;
 
   /** Use `openLmdbStore`. */
-  constructor(env: LmdbEnv, sync: boolean, inputDefaults: InputDefaults, retention: ResolvedRetention) {
+  constructor(
+    env: LmdbEnv,
+    log: RevisionLog,
+    sync: boolean,
+    inputDefaults: InputDefaults,
+    retention: ResolvedRetention,
+  ) {
     this.#env = env;
+    this.#log = log;
     this.file = env.file;
     this.epoch = env.epoch;
     this.capabilities = { durable: true, syncedToDisk: sync, replicated: false };
@@ -196,9 +216,9 @@ export class LmdbStore implements Store {
   async compact(retention?: RetentionPolicy): Promise<CompactOutcome> {
     this.#checkOpen();
     const policy = resolveRetention(retention, this.#retention);
-    let outcome: CompactOutcome;
+    let decision: CompactDecision;
     try {
-      outcome = await this.#env.root.childTransaction(() => {
+      decision = await this.#env.root.childTransaction(() => {
         // Decided on the main thread inside the transaction: the floor is read at the same moment.
         const decided = compactInTransaction(
           this.#env,
@@ -206,12 +226,14 @@ export class LmdbStore implements Store {
           this.#inputDefaults.clock(),
           this.#hub.backlogFloor(),
         );
-        this.#compactingRevision = Math.max(this.#compactingRevision, decided.compactedRevision);
+        this.#compactingRevision = Math.max(this.#compactingRevision, decided.outcome.compactedRevision);
         return decided;
       });
     } catch (err) {
       throw storeError(this.file, err);
     }
+    const { outcome, removed } = decision;
+    for (const { key, revision } of removed) this.#log.remove(key, revision);
     this.#compactedRevision = Math.max(this.#compactedRevision, outcome.compactedRevision);
     return outcome;
   }
@@ -283,7 +305,10 @@ export class LmdbStore implements Store {
   #acknowledge(batch: Batch): void {
     this.#committedRevision = Math.max(this.#committedRevision, batch.revision);
     for (const put of batch.puts) {
-      if (put.applied !== undefined) this.#hub.publish(freezeSnapshot(put.applied));
+      const applied = put.applied;
+      if (applied === undefined) continue;
+      this.#log.append(applied.key, applied.revision);
+      this.#hub.publish(freezeSnapshot(applied));
     }
     for (const put of batch.puts) {
       if (put.error !== undefined) put.reject(put.error);
@@ -302,29 +327,24 @@ export class LmdbStore implements Store {
     for (const put of batch.puts) put.reject(error);
   }
 
+  /**
+   * Reads the records of the index entries after `after`. The index holds acknowledged changes;
+   * a record committed since (not yet acknowledged) has a newer revision than its entry and is
+   * skipped here: the hub delivers it when its batch is acknowledged, above this read's end.
+   */
   #readIndex(after: number, maxEntries: number, matches: (key: string) => boolean): IndexPage {
-    const { root, snapshots, revisions, meta } = this.#env;
+    const { root, snapshots } = this.#env;
     const transaction = root.useReadTransaction();
     try {
       const items: StoredSnapshot[] = [];
-      let examined = 0;
-      let scannedTo = after;
-      for (const { key: revision, value: key } of revisions.getRange({
-        start: after + 1,
-        limit: maxEntries,
-        transaction,
-      })) {
-        examined++;
-        scannedTo = revision;
-        if (!matches(key)) continue;
+      const { scannedTo, end } = this.#log.scan(after, maxEntries, (key, revision) => {
+        if (!matches(key)) return;
         const bytes = snapshots.get(key, { transaction });
-        if (bytes === undefined) continue;
+        if (bytes === undefined) return;
         const record = decodeRecord(bytes, key, this.file);
         if (record.revision === revision) items.push(recordToSnapshot(key, record, this.file));
-      }
-      const end = examined < maxEntries;
-      if (end) scannedTo = Math.max(scannedTo, meta.get('revision', { transaction }) ?? 0);
-      return { items, scannedTo, end };
+      });
+      return { items, scannedTo: end ? Math.max(scannedTo, this.#committedRevision) : scannedTo, end };
     } catch (err) {
       throw storeError(this.file, err);
     } finally {

@@ -34,10 +34,14 @@ export class RevisionLog {
     }
   }
 
-  /** Forgets `key` (its tombstone was compacted away). */
-  remove(key: string): void {
+  /**
+   * Forgets `key` (its tombstone was compacted away). With `revision`, only while the key's live
+   * entry is at that revision: a key written again since keeps its newer entry.
+   */
+  remove(key: string, revision?: number): void {
     const position = this.#positionOf.get(key);
     if (position === undefined) return;
+    if (revision !== undefined && this.#revisions[position] !== revision) return;
     this.#keys[position] = undefined;
     this.#positionOf.delete(key);
     this.#dead++;

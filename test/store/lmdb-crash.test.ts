@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, open as openFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open as openFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { open as openLmdb } from 'lmdb';
 import type { StoredSnapshot } from '../../src/index.js';
 import { openLmdbStore } from '../../src/store/lmdb.js';
 import { collect, listAll, seededRandom, snapshotsOf, within } from './helpers.js';
@@ -249,16 +250,28 @@ function noise(length: number, seed: number): Buffer {
   return Buffer.from(Array.from({ length }, () => Math.floor(random() * 256)));
 }
 
-/** A store of 3000 keys in a fresh directory; returns its path and its data file's size in pages. */
+/**
+ * A store of 3000 keys in a fresh directory; returns its path and its data file's size in pages.
+ * The file is a compacted copy (LMDB's own backup), so it has no free pages: damage to any page
+ * but the last hits something stored.
+ */
 async function pristineStore(): Promise<{ dir: string; pages: number }> {
-  const dir = join(await tempDir(), 'pristine');
-  const store = await openLmdbStore({ path: dir });
+  const written = join(await tempDir(), 'written');
+  const store = await openLmdbStore({ path: written });
   await Promise.all(
     Array.from({ length: 3000 }, (_, i) =>
       store.put({ key: `d/${i}`, state: { i, pad: 'x'.repeat(i % 200) } }),
     ),
   );
   await store.close();
+  const dir = join(await tempDir(), 'pristine');
+  await mkdir(dir);
+  const raw = openLmdb({ path: written });
+  try {
+    await raw.backup(dir, true); // into the directory, as data.mdb
+  } finally {
+    await raw.close();
+  }
   return { dir, pages: (await stat(join(dir, 'data.mdb'))).size / PAGE };
 }
 

@@ -120,6 +120,82 @@ describe('LmdbStore', () => {
     await rejectsCorrupt(openLmdbStore({ path: newerPath }), join(newerPath, 'data.mdb'));
   });
 
+  it('opens a format 1 file (revision index on disk): drops that index, keeps every record, resumes', async () => {
+    const path = join(await tempDir(), 'format1');
+    const store = await openLmdbStore({ path });
+    for (const key of ['f/a', 'f/b', 'f/c']) await store.put({ key, state: key });
+    await store.put({ key: 'f/a', state: 'again' });
+    await store.close();
+    // Format 1 is format 2 plus a `revisions` database: revision -> key of its latest change.
+    const raw = open({ path });
+    const revisions = raw.openDB({ name: 'revisions', encoding: 'string' });
+    await revisions.put(2, 'f/b');
+    await revisions.put(3, 'f/c');
+    await revisions.put(4, 'f/a');
+    await raw.openDB({ name: 'meta' }).put('format', 1);
+    await raw.close();
+
+    const upgraded = await openLmdbStore({ path });
+    try {
+      assert.equal((await upgraded.get('f/a'))?.state, 'again');
+      const events = await collect(upgraded.watch('f/>', { sinceRevision: 2 }), (e) => e.kind === 'synced');
+      assert.deepEqual(
+        snapshotsOf(events).map((s) => [s.key, s.revision]),
+        [
+          ['f/c', 3],
+          ['f/a', 4],
+        ],
+      );
+      assert.equal((await upgraded.put({ key: 'f/d', state: 1 })).revision, 5);
+    } finally {
+      await upgraded.close();
+    }
+    const check = open({ path });
+    try {
+      assert.equal(check.openDB({ name: 'meta' }).get('format'), 2);
+      assert.ok(![...check.getKeys()].map(String).includes('revisions'), 'the on-disk index is gone');
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('refuses to open a file whose records disagree with its revision counter, naming the file', async () => {
+    const make = async (name: string, damage: (raw: ReturnType<typeof open>) => Promise<void>) => {
+      const path = join(await tempDir(), name);
+      const store = await openLmdbStore({ path });
+      await store.put({ key: 'c/a', state: 1 });
+      await store.put({ key: 'c/b', state: 2 });
+      await store.close();
+      const raw = open({ path });
+      await damage(raw);
+      await raw.close();
+      return path;
+    };
+    const twoAtOneRevision = await make('twice', async (raw) => {
+      const snapshots = raw.openDB({ name: 'snapshots', encoding: 'binary' });
+      await snapshots.put('c/copy', snapshots.get('c/a'));
+    });
+    await assert.rejects(openLmdbStore({ path: twoAtOneRevision }), (err: unknown) => {
+      assert.ok(isSbmpError(err, 'corrupt_store'), String(err));
+      assert.match(err.message, /two records at revision 1 \('c\/a' and 'c\/copy'\)/);
+      return true;
+    });
+    const counterBehind = await make('behind', async (raw) => {
+      await raw.openDB({ name: 'meta' }).put('revision', 1);
+    });
+    await assert.rejects(openLmdbStore({ path: counterBehind }), (err: unknown) => {
+      assert.ok(isSbmpError(err, 'corrupt_store'), String(err));
+      assert.match(err.message, /'c\/b' at revision 2, outside 1\.\.1/);
+      assert.ok(err.message.includes(join(counterBehind, 'data.mdb')), err.message);
+      return true;
+    });
+    // Refused opens leave the directory free: the healthy store opens there once repaired.
+    const raw = open({ path: counterBehind });
+    await raw.openDB({ name: 'meta' }).put('revision', 2);
+    await raw.close();
+    await (await openLmdbStore({ path: counterBehind })).close();
+  });
+
   it('reports a damaged record as corrupt_store naming the file', async () => {
     const path = join(await tempDir(), 'store');
     const store = await openLmdbStore({ path });

@@ -54,4 +54,19 @@ describe('RevisionLog', () => {
       ['k2', 5000],
     ]);
   });
+
+  it('removes a key at a given revision only while its live entry is at that revision', () => {
+    const log = new RevisionLog();
+    log.append('a', 1);
+    log.append('b', 2);
+    log.append('a', 3);
+    log.remove('a', 1);
+    assert.deepEqual(scanAll(log, 0, 10), [
+      ['b', 2],
+      ['a', 3],
+    ]);
+    log.remove('a', 3);
+    assert.deepEqual(scanAll(log, 0, 10), [['b', 2]]);
+    assert.equal(log.size, 1);
+  });
 });

@@ -186,7 +186,7 @@ async function checkData(dir: string, file: string, noFullVerify: string | undef
     await verifyInChildProcess(dir, file);
     return pass(
       'store-data',
-      `${file}: header sound; every record decodes, and the revision index, tombstones and counter agree`,
+      `${file}: header sound; every record decodes at its own revision, and tombstones and counter agree`,
     );
   } catch (error) {
     return fail('store-data', messageOf(error), RESTORE_FIX);
@@ -202,7 +202,7 @@ async function checkOpen(dir: string, isNew: boolean): Promise<CheckResult> {
       'store-open',
       isNew
         ? 'a new store can be created and opened there (its files removed again)'
-        : `opens; revision counter at ${revision}, consistent with the revision index`,
+        : `opens; revision counter at ${revision}, consistent with every record`,
     );
   } catch (error) {
     const fix = isSbmpError(error, 'corrupt_store')
