@@ -2,8 +2,8 @@ import type { Snapshot, StoredSnapshot } from '../core/snapshot.js';
 import { sameState } from '../core/snapshot.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { storeError } from './lmdb-env.js';
-import type { StoredRecord } from './lmdb-record.js';
-import { decodeRecord, decodeRecordState, encodeRecord } from './lmdb-record.js';
+import type { RecordHead, StoredRecord } from './lmdb-record.js';
+import { decodeRecord, decodeRecordState, encodeRecord, readRecordHead } from './lmdb-record.js';
 import type { PutOutcome } from './types.js';
 import type { PreparedPut } from './validate.js';
 import { decidePut, toStoredSnapshot } from './validate.js';
@@ -31,14 +31,15 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
   let revision = meta.get('revision') ?? 0;
   for (const put of puts) {
     const { prepared } = put;
-    let current: StoredRecord | undefined;
+    let current: RecordHead | undefined;
     let decision: ReturnType<typeof decidePut>;
     try {
       const bytes = snapshots.get(prepared.key);
-      // Borrowed: the record is only read for this decision, before the next read reuses the buffer.
-      current = bytes === undefined ? undefined : decodeRecord(bytes, prepared.key, file, true);
-      decision = decidePut(current && recordAsSnapshot(prepared.key, current), prepared, (_a, b) =>
-        sameRecordContent(current!, b, prepared, file),
+      current = bytes === undefined ? undefined : readRecordHead(bytes, prepared.key, file);
+      // Decided before the next read reuses `bytes`; the whole record is decoded (borrowing its
+      // state) only for an equal version.
+      decision = decidePut(current, prepared, (_current, incoming) =>
+        sameRecordContent(decodeRecord(bytes!, prepared.key, file, true), incoming, prepared, file),
       );
     } catch (err) {
       put.error = storeError(file, err);
@@ -73,21 +74,6 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
   }
   meta.putSync('revision', revision);
   return revision;
-}
-
-/** The current snapshot as the apply rules need it; the state is compared through the record. */
-function recordAsSnapshot(key: string, record: StoredRecord): StoredSnapshot {
-  const snapshot: StoredSnapshot = {
-    key,
-    version: record.version,
-    revision: record.revision,
-    state: undefined,
-    ts: record.ts,
-    source: record.source,
-    deleted: record.deleted,
-    contentType: record.contentType,
-  };
-  return snapshot;
 }
 
 /**

@@ -112,48 +112,112 @@ export function decodeRecord(
   };
 }
 
+/** The fields of a record that most decisions need: what `readRecordHead` returns. */
+export interface RecordHead {
+  readonly version: number;
+  readonly revision: number;
+  readonly deleted: boolean;
+}
+
 /**
- * The revision of a stored record, checksum checked, read straight from the record's first two
- * fields; anything unexpected goes through `decodeRecord` and its errors. Opening a store reads
- * every record's revision: this cuts 300,000 records from 2.0 s to 1.3 s here (a full decode
- * builds every field).
+ * The version, revision and tombstone flag of a stored record, checksum checked, read straight
+ * from its leading fields without decoding the rest; a record laid out otherwise goes through
+ * `decodeRecord` (and its errors). Every put reads its key's current record for the apply
+ * rules, which need the rest only for an equal version, and opening a store reads every
+ * record's revision. Measured here against a full decode: opening 300,000 records took 1.3 s
+ * instead of 2.0 s.
  */
-export function recordRevision(bytes: Buffer, key: string, file: string): number {
-  const body = bytes.subarray(4);
-  if (bytes.length >= 5 && body[0] === FIXARRAY_OF_FIELDS && crc32(body) === bytes.readUInt32BE(0)) {
-    const afterVersion = skipUint(body, 1);
-    if (afterVersion > 0) {
-      const revision = readUint(body, afterVersion);
-      if (revision !== undefined) return revision;
-    }
+export function readRecordHead(bytes: Buffer, key: string, file: string): RecordHead {
+  if (bytes.length >= 5 && crc32(bytes.subarray(4)) === bytes.readUInt32BE(0)) {
+    const head = parseHead(bytes);
+    if (head !== undefined) return head;
   }
-  return decodeRecord(bytes, key, file, true).revision;
+  const record = decodeRecord(bytes, key, file, true);
+  return { version: record.version, revision: record.revision, deleted: record.deleted };
 }
 
 /** MessagePack's marker of an array of `FIELDS` (10) elements. */
 const FIXARRAY_OF_FIELDS = 0x90 | FIELDS;
 
-/** Position after the unsigned integer at `at`, or -1 when another type is there. */
-function skipUint(body: Buffer, at: number): number {
-  const marker = body[at];
-  if (marker === undefined) return -1;
-  if (marker <= 0x7f) return at + 1;
-  const width = UINT_WIDTH[marker];
-  return width === undefined || at + 1 + width > body.length ? -1 : at + 1 + width;
+/** [version, revision, ts, source, flags, ...] after the 4-byte checksum, or undefined. */
+function parseHead(bytes: Buffer): RecordHead | undefined {
+  if (bytes[4] !== FIXARRAY_OF_FIELDS) return undefined;
+  const version = readNumber(bytes, 5);
+  const revisionAt = numberEnd(bytes, 5);
+  const revision = readNumber(bytes, revisionAt);
+  const flagsAt = stringEnd(bytes, numberEnd(bytes, numberEnd(bytes, revisionAt)));
+  const flags = flagsAt < 0 ? undefined : bytes[flagsAt];
+  if (version === undefined || revision === undefined || flags === undefined || flags > 0x7f) {
+    return undefined;
+  }
+  return { version, revision, deleted: (flags & FLAG_DELETED) !== 0 };
 }
 
-/** The unsigned integer at `at` in the forms msgpackr writes them, or undefined for another type. */
-function readUint(body: Buffer, at: number): number | undefined {
-  if (skipUint(body, at) < 0) return undefined;
-  const marker = body[at]!;
+/** Bytes after the marker of a number msgpackr writes (uint, int, float), or -1 for another type. */
+function numberWidth(marker: number): number {
+  if (marker <= 0x7f || marker >= 0xe0) return 0; // positive and negative fixint
+  switch (marker) {
+    case 0xcc: // uint 8
+    case 0xd0: // int 8
+      return 1;
+    case 0xcd: // uint 16
+    case 0xd1: // int 16
+      return 2;
+    case 0xce: // uint 32
+    case 0xd2: // int 32
+    case 0xca: // float 32
+      return 4;
+    case 0xcb: // float 64: msgpackr writes integers from 2^32 so
+      return 8;
+    default:
+      return -1;
+  }
+}
+
+/** Position after the number at `at`, or -1 when there is none. */
+function numberEnd(bytes: Buffer, at: number): number {
+  if (at < 0 || at >= bytes.length) return -1;
+  const width = numberWidth(bytes[at]!);
+  return width < 0 || at + 1 + width > bytes.length ? -1 : at + 1 + width;
+}
+
+/** The number at `at`, or undefined when there is none. */
+function readNumber(bytes: Buffer, at: number): number | undefined {
+  if (numberEnd(bytes, at) < 0) return undefined;
+  const marker = bytes[at]!;
   if (marker <= 0x7f) return marker;
-  if (marker === 0xcc) return body[at + 1];
-  if (marker === 0xcd) return body.readUInt16BE(at + 1);
-  if (marker === 0xce) return body.readUInt32BE(at + 1);
-  return body.readDoubleBE(at + 1); // 0xcb: msgpackr writes integers from 2^32 as float64
+  if (marker >= 0xe0) return marker - 0x100;
+  switch (marker) {
+    case 0xcc:
+      return bytes[at + 1];
+    case 0xcd:
+      return bytes.readUInt16BE(at + 1);
+    case 0xce:
+      return bytes.readUInt32BE(at + 1);
+    case 0xd0:
+      return bytes.readInt8(at + 1);
+    case 0xd1:
+      return bytes.readInt16BE(at + 1);
+    case 0xd2:
+      return bytes.readInt32BE(at + 1);
+    case 0xca:
+      return bytes.readFloatBE(at + 1);
+    default:
+      return bytes.readDoubleBE(at + 1);
+  }
 }
 
-const UINT_WIDTH: Record<number, number> = { 204: 1, 205: 2, 206: 4, 203: 8 };
+/** Position after the string at `at`, or -1 when there is none. */
+function stringEnd(bytes: Buffer, at: number): number {
+  if (at < 0 || at >= bytes.length) return -1;
+  const marker = bytes[at]!;
+  let end = -1;
+  if (marker >= 0xa0 && marker <= 0xbf) end = at + 1 + (marker & 0x1f);
+  else if (marker === 0xd9 && at + 2 <= bytes.length) end = at + 2 + bytes[at + 1]!;
+  else if (marker === 0xda && at + 3 <= bytes.length) end = at + 3 + bytes.readUInt16BE(at + 1);
+  else if (marker === 0xdb && at + 5 <= bytes.length) end = at + 5 + bytes.readUInt32BE(at + 1);
+  return end <= bytes.length ? end : -1;
+}
 
 function corruptRecord(key: string, file: string, why: string, cause?: unknown): SbmpError {
   return new SbmpError(

@@ -1,7 +1,7 @@
 import { SbmpError } from '../core/errors.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { storedEntries } from './lmdb-env.js';
-import { recordRevision } from './lmdb-record.js';
+import { readRecordHead } from './lmdb-record.js';
 import { RevisionLog } from './revision-log.js';
 
 /**
@@ -19,7 +19,7 @@ export function loadRevisionLog(env: LmdbEnv, counter: number): RevisionLog {
   for (const { key, value } of snapshots.getRange({})) {
     let revision: number;
     try {
-      revision = recordRevision(value, key, file);
+      revision = readRecordHead(value, key, file).revision;
     } catch {
       skipped++;
       // A damaged record stays out of the index and fails every read and put of its key with

@@ -1,7 +1,7 @@
 import { SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { StoredSnapshot } from '../core/snapshot.js';
-import { freezeSnapshot } from '../core/snapshot.js';
+import { freezeSnapshot, sameContent } from '../core/snapshot.js';
 import { encodeListCursor, listStartIndex, validateListLimit, validatePrefix } from './list-page.js';
 import type { ResolvedRetention } from './retention.js';
 import {
@@ -98,7 +98,7 @@ export class MemoryStore implements Store {
     this.#checkOpen();
     const prepared = preparePut(input, options, this.#inputDefaults);
     const current = this.#entries.get(prepared.key)?.snapshot;
-    const { result, version } = decidePut(current, prepared);
+    const { result, version } = decidePut(current, prepared, sameContent);
     if (result !== 'applied') return { result, version, revision: current?.revision ?? 0 };
     const revision = ++this.#revision;
     const stored = freezeSnapshot(toStoredSnapshot(prepared, version, revision));

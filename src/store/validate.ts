@@ -145,23 +145,25 @@ export function toStoredSnapshot(prepared: PreparedPut, version: number, revisio
   return snapshot;
 }
 
-/** The apply decision for a prepared put over `current`, and the version it would write. */
-export function decidePut(
-  current: StoredSnapshot | undefined,
+/**
+ * The apply decision for a prepared put over `current` (SPEC §2, as `decideApply`), and the
+ * version it would write. Only an equal version needs more of `current` than its version, and
+ * then `compareContent` is asked: a store can keep its current record encoded until then.
+ */
+export function decidePut<Current extends { readonly version: number }>(
+  current: Current | undefined,
   prepared: PreparedPut,
-  compareContent: (a: Snapshot, b: Snapshot) => boolean = sameContent,
+  compareContent: (current: Current, incoming: Snapshot) => boolean,
 ): { result: ApplyResult; version: number } {
   const currentVersion = current?.version ?? 0;
   if (prepared.ifVersion !== undefined && prepared.ifVersion !== currentVersion) {
     return { result: 'conflict', version: currentVersion };
   }
   const version = resolveVersion(prepared, currentVersion);
-  // The common cases need no snapshot of the incoming put; only an equal version compares content.
   if (current === undefined || version > currentVersion) return { result: 'applied', version };
   if (version < currentVersion) return { result: 'stale', version: currentVersion };
   const incoming = toStoredSnapshot(prepared, version, 0);
-  const result = decideApply(current, incoming, { ifVersion: prepared.ifVersion }, compareContent);
-  return { result, version: result === 'applied' ? version : currentVersion };
+  return { result: compareContent(current, incoming) ? 'duplicate' : 'conflict', version: currentVersion };
 }
 
 function checkBoolean(value: unknown, what: string): boolean {
