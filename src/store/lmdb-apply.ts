@@ -3,7 +3,7 @@ import { sameState } from '../core/snapshot.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { storeError } from './lmdb-env.js';
 import type { RecordHead, StoredRecord } from './lmdb-record.js';
-import { decodeRecord, decodeRecordState, encodeRecord, readRecordHead } from './lmdb-record.js';
+import { decodeRecord, decodeRecordState, encodeRecordTransient, readRecordHead } from './lmdb-record.js';
 import type { PutOutcome } from './types.js';
 import type { PreparedPut } from './validate.js';
 import { decidePut, toStoredSnapshot } from './validate.js';
@@ -66,7 +66,7 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
       rawBytes: prepared.state instanceof Uint8Array,
       stateBytes: prepared.stateBytes,
     };
-    snapshots.putSync(prepared.key, encodeRecord(record));
+    snapshots.putSync(prepared.key, encodeRecordTransient(record));
     if (current?.deleted) tombstones.removeSync(current.revision);
     if (prepared.deleted) tombstones.putSync(revision, prepared.key);
     put.outcome = { result: 'applied', version: decision.version, revision };

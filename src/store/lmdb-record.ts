@@ -4,6 +4,17 @@ import { decodeState } from '../codec/state.js';
 import { SbmpError } from '../core/errors.js';
 import type { StoredSnapshot, TraceContext } from '../core/snapshot.js';
 import { freezeSnapshot } from '../core/snapshot.js';
+import {
+  binaryMaxBytes,
+  NUMBER_MAX_BYTES,
+  numberEnd,
+  readNumber,
+  stringEnd,
+  stringMaxBytes,
+  writeBinary,
+  writeNumber,
+  writeString,
+} from './lmdb-record-bytes.js';
 
 /**
  * How one snapshot is stored in the `snapshots` database of the LMDB store:
@@ -38,24 +49,49 @@ const FIELDS = 10;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/** Encodes `record` into a new buffer. */
 export function encodeRecord(record: StoredRecord): Buffer {
-  const flags = (record.deleted ? FLAG_DELETED : 0) | (record.rawBytes ? FLAG_RAW_BYTES : 0);
-  const body = packr.pack([
-    record.version,
-    record.revision,
-    record.ts,
-    record.source,
-    flags,
-    record.contentType ?? null,
-    record.trace?.traceparent ?? null,
-    record.trace?.tracestate ?? null,
-    record.storedAt,
-    record.stateBytes,
-  ]);
-  const out = Buffer.allocUnsafe(4 + body.length);
+  return Buffer.from(encodeRecordTransient(record));
+}
+
+/** Records up to this size are encoded into one buffer reused by every call. */
+const SHARED_BYTES = 64 * 1024;
+const shared = Buffer.allocUnsafe(SHARED_BYTES);
+
+/**
+ * Encodes `record`, usually into a buffer shared by every call: the bytes are valid only until
+ * the next call. For a synchronous LMDB write (`putSync` copies the value into the
+ * transaction). Measured on 256-byte states, 256 puts in flight, in one process: msgpackr
+ * plus a copy behind the checksum took 16% of the CPU profile, this takes 11%, and the put rate
+ * went from 59,000-64,000/s to 65,000-70,000/s.
+ */
+export function encodeRecordTransient(record: StoredRecord): Buffer {
+  const { source, contentType, trace, stateBytes } = record;
+  const traceparent = trace?.traceparent;
+  const tracestate = trace?.tracestate;
+  const most =
+    5 +
+    5 * NUMBER_MAX_BYTES +
+    stringMaxBytes(source.length) +
+    stringMaxBytes(contentType?.length ?? 0) +
+    stringMaxBytes(traceparent?.length ?? 0) +
+    stringMaxBytes(tracestate?.length ?? 0) +
+    binaryMaxBytes(stateBytes.length);
+  const out = most <= SHARED_BYTES ? shared : Buffer.allocUnsafe(most);
+  out[4] = FIXARRAY_OF_FIELDS;
+  let at = writeNumber(out, 5, record.version);
+  at = writeNumber(out, at, record.revision);
+  at = writeNumber(out, at, record.ts);
+  at = writeString(out, at, source);
+  out[at++] = (record.deleted ? FLAG_DELETED : 0) | (record.rawBytes ? FLAG_RAW_BYTES : 0);
+  at = writeString(out, at, contentType);
+  at = writeString(out, at, traceparent);
+  at = writeString(out, at, tracestate);
+  at = writeNumber(out, at, record.storedAt);
+  at = writeBinary(out, at, stateBytes);
+  const body = out.subarray(4, at);
   out.writeUInt32BE(crc32(body), 0);
-  out.set(body, 4);
-  return out;
+  return out.subarray(0, at);
 }
 
 /**
@@ -151,72 +187,6 @@ function parseHead(bytes: Buffer): RecordHead | undefined {
     return undefined;
   }
   return { version, revision, deleted: (flags & FLAG_DELETED) !== 0 };
-}
-
-/** Bytes after the marker of a number msgpackr writes (uint, int, float), or -1 for another type. */
-function numberWidth(marker: number): number {
-  if (marker <= 0x7f || marker >= 0xe0) return 0; // positive and negative fixint
-  switch (marker) {
-    case 0xcc: // uint 8
-    case 0xd0: // int 8
-      return 1;
-    case 0xcd: // uint 16
-    case 0xd1: // int 16
-      return 2;
-    case 0xce: // uint 32
-    case 0xd2: // int 32
-    case 0xca: // float 32
-      return 4;
-    case 0xcb: // float 64: msgpackr writes integers from 2^32 so
-      return 8;
-    default:
-      return -1;
-  }
-}
-
-/** Position after the number at `at`, or -1 when there is none. */
-function numberEnd(bytes: Buffer, at: number): number {
-  if (at < 0 || at >= bytes.length) return -1;
-  const width = numberWidth(bytes[at]!);
-  return width < 0 || at + 1 + width > bytes.length ? -1 : at + 1 + width;
-}
-
-/** The number at `at`, or undefined when there is none. */
-function readNumber(bytes: Buffer, at: number): number | undefined {
-  if (numberEnd(bytes, at) < 0) return undefined;
-  const marker = bytes[at]!;
-  if (marker <= 0x7f) return marker;
-  if (marker >= 0xe0) return marker - 0x100;
-  switch (marker) {
-    case 0xcc:
-      return bytes[at + 1];
-    case 0xcd:
-      return bytes.readUInt16BE(at + 1);
-    case 0xce:
-      return bytes.readUInt32BE(at + 1);
-    case 0xd0:
-      return bytes.readInt8(at + 1);
-    case 0xd1:
-      return bytes.readInt16BE(at + 1);
-    case 0xd2:
-      return bytes.readInt32BE(at + 1);
-    case 0xca:
-      return bytes.readFloatBE(at + 1);
-    default:
-      return bytes.readDoubleBE(at + 1);
-  }
-}
-
-/** Position after the string at `at`, or -1 when there is none. */
-function stringEnd(bytes: Buffer, at: number): number {
-  if (at < 0 || at >= bytes.length) return -1;
-  const marker = bytes[at]!;
-  let end = -1;
-  if (marker >= 0xa0 && marker <= 0xbf) end = at + 1 + (marker & 0x1f);
-  else if (marker === 0xd9 && at + 2 <= bytes.length) end = at + 2 + bytes[at + 1]!;
-  else if (marker === 0xda && at + 3 <= bytes.length) end = at + 3 + bytes.readUInt16BE(at + 1);
-  else if (marker === 0xdb && at + 5 <= bytes.length) end = at + 5 + bytes.readUInt32BE(at + 1);
-  return end <= bytes.length ? end : -1;
 }
 
 function corruptRecord(key: string, file: string, why: string, cause?: unknown): SbmpError {

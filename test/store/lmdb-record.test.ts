@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { isSbmpError } from '../../src/index.js';
 import type { StoredRecord } from '../../src/store/lmdb-record.js';
-import { decodeRecord, encodeRecord, readRecordHead } from '../../src/store/lmdb-record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  encodeRecordTransient,
+  readRecordHead,
+} from '../../src/store/lmdb-record.js';
 
 const FILE = '/data/data.mdb';
 
@@ -87,5 +93,82 @@ describe('LMDB record', () => {
       );
     }
     assert.throws(() => readRecordHead(bytes.subarray(0, 4), 'a/key', FILE), /damaged \(too short\)/);
+  });
+});
+
+describe('LMDB record encoding', () => {
+  const packr = new Packr({ useRecords: false, moreTypes: false });
+
+  it('writes the bytes msgpackr writes for the same fields, and decodes back to them', () => {
+    const anyTrace = fc.option(
+      fc.record({
+        traceparent: fc.string({ minLength: 1, maxLength: 60 }),
+        tracestate: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+      }),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(
+        anyRecord,
+        fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+        anyTrace,
+        fc.oneof(anyTs, anyCount),
+        (fields, contentType, trace, storedAt) => {
+          const record: StoredRecord = {
+            ...fields,
+            contentType,
+            trace:
+              trace === undefined
+                ? undefined
+                : trace.tracestate === undefined
+                  ? { traceparent: trace.traceparent }
+                  : { traceparent: trace.traceparent, tracestate: trace.tracestate },
+            storedAt,
+          };
+          const bytes = encodeRecord(record);
+          const flags = (fields.deleted ? 1 : 0) | (fields.rawBytes ? 2 : 0);
+          const expected = packr.pack([
+            record.version,
+            record.revision,
+            record.ts,
+            record.source,
+            flags,
+            record.contentType ?? null,
+            record.trace?.traceparent ?? null,
+            record.trace?.tracestate ?? null,
+            record.storedAt,
+            record.stateBytes,
+          ]);
+          assert.deepEqual(bytes.subarray(4), Buffer.from(expected));
+          const decoded = decodeRecord(bytes, 'k', FILE);
+          assert.deepEqual(
+            { ...decoded, stateBytes: Buffer.from(decoded.stateBytes) },
+            {
+              ...record,
+              stateBytes: Buffer.from(record.stateBytes),
+            },
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('encodes states larger than the shared buffer, and leaves an earlier copy intact', () => {
+    const large = new Uint8Array(200_000).fill(7);
+    const small = toRecord({
+      version: 1,
+      revision: 1,
+      ts: 1,
+      source: 's',
+      deleted: false,
+      rawBytes: true,
+      stateBytes: new Uint8Array([1]),
+    });
+    const first = encodeRecord(small);
+    const big = encodeRecord({ ...small, stateBytes: large });
+    assert.deepEqual(decodeRecord(big, 'k', FILE).stateBytes, large);
+    encodeRecordTransient({ ...small, version: 99 });
+    assert.equal(decodeRecord(first, 'k', FILE).version, 1, 'encodeRecord returns its own copy');
   });
 });
