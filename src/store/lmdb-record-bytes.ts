@@ -76,9 +76,12 @@ export function stringEnd(bytes: Buffer, at: number): number {
 /** Most bytes `writeNumber` writes. */
 export const NUMBER_MAX_BYTES = 9;
 
-/** Writes `value` at `at` as msgpackr does: the smallest integer form, else float 64. Returns the end. */
+/**
+ * Writes `value` at `at` as msgpackr does: the smallest integer form (-0 as 0), else float 64.
+ * Returns the end.
+ */
 export function writeNumber(bytes: Buffer, at: number, value: number): number {
-  if (Number.isInteger(value) && !Object.is(value, -0)) {
+  if (Number.isInteger(value)) {
     if (value >= 0) {
       if (value < 0x80) {
         bytes[at] = value;
@@ -137,18 +140,8 @@ export function writeString(bytes: Buffer, at: number, value: string | undefined
   if (length < 0x20) {
     bytes[at] = 0xa0 | length;
     start = at + 1;
-  } else if (length < 0x100) {
-    bytes[at] = 0xd9;
-    bytes[at + 1] = length;
-    start = at + 2;
-  } else if (length < 0x10000) {
-    bytes[at] = 0xda;
-    bytes.writeUInt16BE(length, at + 1);
-    start = at + 3;
   } else {
-    bytes[at] = 0xdb;
-    bytes.writeUInt32BE(length, at + 1);
-    start = at + 5;
+    start = writeLength(bytes, at, length, 0xd9);
   }
   return start + bytes.write(value, start, 'utf8');
 }
@@ -161,20 +154,28 @@ export function binaryMaxBytes(length: number): number {
 /** Writes `value` as a byte string at `at`. Returns the end. */
 export function writeBinary(bytes: Buffer, at: number, value: Uint8Array): number {
   const length = value.length;
-  let start: number;
-  if (length < 0x100) {
-    bytes[at] = 0xc4;
-    bytes[at + 1] = length;
-    start = at + 2;
-  } else if (length < 0x10000) {
-    bytes[at] = 0xc5;
-    bytes.writeUInt16BE(length, at + 1);
-    start = at + 3;
-  } else {
-    bytes[at] = 0xc6;
-    bytes.writeUInt32BE(length, at + 1);
-    start = at + 5;
-  }
+  const start = writeLength(bytes, at, length, 0xc4);
   bytes.set(value, start);
   return start + length;
+}
+
+/**
+ * Writes the header of a string or byte string of `length` bytes: `marker8` (str 8 or bin 8)
+ * and a 1-byte length, or the next marker and 2 bytes, or the one after and 4. Returns where
+ * the content starts.
+ */
+function writeLength(bytes: Buffer, at: number, length: number, marker8: number): number {
+  if (length < 0x100) {
+    bytes[at] = marker8;
+    bytes[at + 1] = length;
+    return at + 2;
+  }
+  if (length < 0x10000) {
+    bytes[at] = marker8 + 1;
+    bytes.writeUInt16BE(length, at + 1);
+    return at + 3;
+  }
+  bytes[at] = marker8 + 2;
+  bytes.writeUInt32BE(length, at + 1);
+  return at + 5;
 }
