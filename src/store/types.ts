@@ -70,6 +70,23 @@ export type WatchEvent =
 export interface Watch extends AsyncIterable<WatchEvent> {
   /** Ends the iteration; pending `next()` calls resolve with `done`. Idempotent. */
   stop(): void;
+  /**
+   * Hands the events to `listener` as they happen, instead of through iteration: the backlog
+   * from the next microtask on (a long one in slices, one turn of the event loop each), then
+   * every change synchronously as the store commits it, with no promise or event object per
+   * change. Resolves when the watch stops (or the store closes); rejects, and stops the watch,
+   * when reading the store fails or the listener throws. A watch is consumed one way: `listen`
+   * once, or iteration; mixing them is `bad_request`.
+   */
+  listen(listener: WatchListener): Promise<void>;
+}
+
+/** Receives a watch's events (see `Watch.listen`), in the order iteration would yield them. */
+export interface WatchListener {
+  /** A `snapshot` event's snapshot. */
+  onSnapshot(snapshot: StoredSnapshot): void;
+  /** A `resync` or `synced` event. */
+  onEvent(event: Exclude<WatchEvent, { readonly kind: 'snapshot' }>): void;
 }
 
 export interface RetentionPolicy {

@@ -2,11 +2,14 @@ import { SbmpError } from '../core/errors.js';
 import type { KeyPattern } from '../core/key.js';
 import { compilePattern } from '../core/key.js';
 import type { StoredSnapshot } from '../core/snapshot.js';
-import type { Watch, WatchEvent, WatchOptions } from './types.js';
+import type { Watch, WatchEvent, WatchListener, WatchOptions } from './types.js';
 import { validateSinceRevision } from './validate.js';
 
 /** Index entries examined per backlog read: bounds the work of one `next()` and the memory of a page. */
 export const WATCH_PAGE_ENTRIES = 256;
+
+/** Events a listening watch delivers in one turn of the event loop while it catches up. */
+export const LISTEN_SLICE_EVENTS = 4096;
 
 /** One read of a store's revision index. */
 export interface IndexPage {
@@ -112,6 +115,13 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
   readonly #everything: boolean;
   #phase: Phase = 'backlog';
   #cursor: number;
+  /** How the watch is consumed: set by the first `next()` or by `listen`. */
+  #consumer: 'iterator' | 'listener' | undefined;
+  #listener: WatchListener | undefined;
+  #listening: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  /** True while `#pump` runs: a change offered meanwhile queues behind what it is delivering. */
+  #pumping = false;
+  #nextSlice: NodeJS.Immediate | undefined;
 
   constructor(
     source: WatchSource,
@@ -137,6 +147,8 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
   }
 
   next(): Promise<IteratorResult<WatchEvent>> {
+    if (this.#consumer === 'listener') return Promise.reject(mixedConsumers());
+    this.#consumer = 'iterator';
     try {
       const event = this.#take();
       if (event !== undefined) return Promise.resolve({ value: event, done: false });
@@ -158,8 +170,57 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
     this.#phase = 'done';
     this.#ready.length = 0;
     this.#live.clear();
+    clearImmediate(this.#nextSlice);
     this.#onEnd(this);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+    const listening = this.#listening;
+    this.#listening = undefined;
+    listening?.resolve();
+  }
+
+  listen(listener: WatchListener): Promise<void> {
+    if (this.#consumer !== undefined) return Promise.reject(mixedConsumers());
+    this.#consumer = 'listener';
+    if (this.#phase === 'done') return Promise.resolve();
+    this.#listener = listener;
+    const ended = new Promise<void>((resolve, reject) => {
+      this.#listening = { resolve, reject };
+    });
+    queueMicrotask(() => this.#pump());
+    return ended;
+  }
+
+  /**
+   * Delivers what is ready to the listener, up to `LISTEN_SLICE_EVENTS` per turn; once caught up,
+   * changes reach the listener straight from `offer`.
+   */
+  #pump(): void {
+    if (this.#pumping || this.#phase === 'done') return;
+    this.#pumping = true;
+    try {
+      for (let delivered = 0; delivered < LISTEN_SLICE_EVENTS; delivered++) {
+        const event = this.#take();
+        if (event === undefined) return;
+        if (event.kind === 'snapshot') this.#listener!.onSnapshot(event.snapshot);
+        else this.#listener!.onEvent(event);
+        // The listener may have stopped the watch.
+        if ((this.#phase as Phase) === 'done') return;
+      }
+      clearImmediate(this.#nextSlice);
+      this.#nextSlice = setImmediate(() => this.#pump());
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Ends a listening watch with `err`. */
+  #fail(err: unknown): void {
+    const listening = this.#listening;
+    this.#listening = undefined;
+    this.stop();
+    listening?.reject(err);
   }
 
   /** The revision this watch's backlog has reached, or Infinity once it is live. */
@@ -172,17 +233,31 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
     if (this.#phase === 'done' || !this.#pattern.matches(snapshot.key)) return;
     if (this.#phase === 'live') {
       if (snapshot.revision <= this.#cursor) return;
-      // A consumer already waiting with nothing queued takes the change directly: the common
-      // case of a watch that keeps up costs no trip through `#live`.
-      if (this.#waiters.length > 0 && this.#live.size === 0 && this.#ready.length === 0) {
-        this.#cursor = snapshot.revision;
-        this.#waiters.shift()!.resolve({ value: { kind: 'snapshot', snapshot }, done: false });
-        return;
+      // A consumer that keeps up, with nothing queued, takes the change directly: no trip
+      // through `#live`, and for a listener no object at all.
+      if (this.#live.size === 0 && this.#ready.length === 0) {
+        if (this.#listener !== undefined && !this.#pumping) {
+          this.#cursor = snapshot.revision;
+          try {
+            this.#listener.onSnapshot(snapshot);
+          } catch (err) {
+            this.#fail(err);
+          }
+          return;
+        }
+        if (this.#waiters.length > 0) {
+          this.#cursor = snapshot.revision;
+          this.#waiters.shift()!.resolve({ value: { kind: 'snapshot', snapshot }, done: false });
+          return;
+        }
       }
     }
     this.#live.delete(snapshot.key);
     this.#live.set(snapshot.key, snapshot);
-    if (this.#phase === 'live') this.#wake();
+    if (this.#phase === 'live') {
+      if (this.#listener !== undefined) this.#pump();
+      else this.#wake();
+    }
   }
 
   #wake(): void {
@@ -243,4 +318,8 @@ class StoreWatch implements Watch, AsyncIterator<WatchEvent> {
     const wanted = snapshot !== undefined && (this.#everything || snapshot.revision > this.#since);
     return { items: wanted ? [snapshot] : [], scannedTo, end: true };
   }
+}
+
+function mixedConsumers(): SbmpError {
+  return new SbmpError('bad_request', 'a watch is consumed one way: by listen() once, or by iteration');
 }

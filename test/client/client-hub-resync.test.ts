@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { SbmpClient } from '../../src/client/client.js';
 import { startServer } from '../../src/server/server.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Store, Watch, WatchEvent, WatchOptions } from '../../src/store/types.js';
+import type { Store, Watch, WatchListener, WatchOptions } from '../../src/store/types.js';
 import { SseClient } from '../server/helpers.js';
 import { within } from './fake-peer.js';
 
@@ -20,28 +20,16 @@ function storeWithFailingLiveWatch(inner: MemoryStore): {
     const real = inner.watch(pattern, options);
     if (pattern !== '>' || !armed) return real;
     armed = false;
-    const events = real[Symbol.asyncIterator]();
-    let failure: Error | undefined;
-    let rejectPending: ((err: unknown) => void) | undefined;
-    fail = (err) => {
-      failure = err;
-      rejectPending?.(err);
-      real.stop();
-    };
-    const iterator: AsyncIterator<WatchEvent> = {
-      next: () =>
-        failure !== undefined
-          ? Promise.reject(failure)
-          : new Promise((resolve, reject) => {
-              rejectPending = reject;
-              events.next().then(resolve, reject);
-            }),
-      return: async () => {
-        real.stop();
-        return { value: undefined, done: true };
-      },
-    };
-    return { stop: () => real.stop(), [Symbol.asyncIterator]: () => iterator };
+    // The server's live feed listens; failing it rejects that listen and stops the real watch.
+    const listen = (listener: WatchListener) =>
+      new Promise<void>((resolve, reject) => {
+        fail = (err) => {
+          reject(err);
+          real.stop();
+        };
+        real.listen(listener).then(resolve, reject);
+      });
+    return { stop: () => real.stop(), listen, [Symbol.asyncIterator]: () => real[Symbol.asyncIterator]() };
   };
   const store = new Proxy(inner, {
     get(target, prop) {

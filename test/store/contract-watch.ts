@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WatchEvent } from '../../src/index.js';
-import { WATCH_PAGE_ENTRIES } from '../../src/store/watch-hub.js';
+import { LISTEN_SLICE_EVENTS, WATCH_PAGE_ENTRIES } from '../../src/store/watch-hub.js';
 import type { StoreFactory } from './helpers.js';
 import {
   assertIncreasingRevisions,
@@ -17,8 +17,11 @@ import {
 const untilSynced = (e: WatchEvent) => e.kind === 'synced';
 
 /** Watches: backlog, resume, live changes, the seam between them, stop and close. */
-export function watchContract(factory: StoreFactory): void {
-  describe('watch', () => {
+export function watchContract(factory: StoreFactory, { title = 'watch', listening = false } = {}): void {
+  // A backlog that takes several reads: pages of index entries for an iterator, slices of
+  // events (one turn each) for a listener.
+  const backlogSteps = listening ? LISTEN_SLICE_EVENTS : WATCH_PAGE_ENTRIES;
+  describe(title, () => {
     it('without sinceRevision: current state of matching keys (tombstones too), synced, then live', async () => {
       const store = await factory.create();
       await store.put({ key: 'w/a', version: 1, state: 'a1' });
@@ -186,10 +189,12 @@ export function watchContract(factory: StoreFactory): void {
 
     it('compaction keeps tombstones a watch still catching up has not reached', async () => {
       const store = await factory.create();
-      await Promise.all(Array.from({ length: 600 }, (_, i) => store.put({ key: `bk/${i}`, state: i })));
+      const changed = 3 * backlogSteps;
+      const keys = changed + 100;
+      await Promise.all(Array.from({ length: keys }, (_, i) => store.put({ key: `bk/${i}`, state: i })));
       const since = store.currentRevision();
-      await Promise.all(Array.from({ length: 300 }, (_, i) => store.put({ key: `bk/${i}`, state: -i })));
-      await store.put({ key: 'bk/599', state: null, deleted: true });
+      await Promise.all(Array.from({ length: changed }, (_, i) => store.put({ key: `bk/${i}`, state: -i })));
+      await store.put({ key: `bk/${keys - 1}`, state: null, deleted: true });
       const watch = store.watch('bk/>', { sinceRevision: since });
       const iterator = watch[Symbol.asyncIterator]();
       const first = await within(iterator.next(), 2000, 'first event');
@@ -199,7 +204,7 @@ export function watchContract(factory: StoreFactory): void {
       const deletes = snapshotsOf(events).filter((s) => s.deleted);
       assert.deepEqual(
         deletes.map((s) => s.key),
-        ['bk/599'],
+        [`bk/${keys - 1}`],
       );
       assert.equal(
         (await store.compact({ tombstoneMs: 0 })).removedTombstones,
@@ -268,6 +273,89 @@ export function watchContract(factory: StoreFactory): void {
       const outcomes = await Promise.all(puts);
       await closed;
       assert.ok(outcomes.every((o) => o.result === 'applied'));
+    });
+  });
+
+  if (!listening) listenContract(factory);
+}
+
+/** What `Watch.listen` adds to iteration: one consumer, slices across turns, listener failures. */
+function listenContract(factory: StoreFactory): void {
+  describe('watch.listen', () => {
+    it('is one way of consuming a watch: listening after iterating, or twice, is bad_request', async () => {
+      const store = await factory.create();
+      const iterated = store.watch('one/>');
+      await collect(iterated, untilSynced);
+      await rejectsCode(
+        iterated.listen({ onSnapshot() {}, onEvent() {} }),
+        'bad_request',
+        'listen after next',
+      );
+      const listened = store.watch('one/>');
+      const ended = listened.listen({ onSnapshot() {}, onEvent() {} });
+      await rejectsCode(listened.listen({ onSnapshot() {}, onEvent() {} }), 'bad_request', 'second listen');
+      await rejectsCode(listened[Symbol.asyncIterator]().next(), 'bad_request', 'next after listen');
+      listened.stop();
+      await within(ended, 1000, 'listen ends on stop');
+      iterated.stop();
+    });
+
+    it('delivers a long backlog in slices, letting the event loop run between them, then live changes', async () => {
+      const store = await factory.create();
+      const keys = 2 * LISTEN_SLICE_EVENTS + 10;
+      await Promise.all(Array.from({ length: keys }, (_, i) => store.put({ key: `sl/${i}`, state: i })));
+      const watch = store.watch('sl/>', { sinceRevision: 0 });
+      const seen: number[] = [];
+      let turnsBetween = 0;
+      let synced: () => void = () => {};
+      const whenSynced = new Promise<void>((resolve) => {
+        synced = resolve;
+      });
+      const ended = watch.listen({
+        onSnapshot: (snapshot) => seen.push(snapshot.revision),
+        onEvent: (event) => {
+          if (event.kind === 'synced') synced();
+        },
+      });
+      // Runs once per turn of the event loop (check phase) until synced.
+      let ticking = true;
+      const tick = () => {
+        if (seen.length > 0 && seen.length < keys) turnsBetween++;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      await within(whenSynced, 10_000, 'synced');
+      ticking = false;
+      assert.equal(seen.length, keys);
+      assert.ok(turnsBetween >= 1, 'the event loop turned while the backlog was delivered');
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `revision order at ${i}`);
+      const outcome = await store.put({ key: 'sl/live', state: 'now' });
+      assert.equal(
+        seen.at(-1),
+        outcome.revision,
+        'a live change reaches the listener by the time put resolves',
+      );
+      watch.stop();
+      await within(ended, 1000, 'listen ends on stop');
+    });
+
+    it('a listener that throws stops its watch and rejects listen; the put that triggered it is unaffected', async () => {
+      const store = await factory.create();
+      const watch = store.watch('th/>');
+      const failure = new Error('listener bug');
+      let calls = 0;
+      const ended = watch.listen({
+        onSnapshot: () => {
+          calls++;
+          throw failure;
+        },
+        onEvent: () => {},
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal((await store.put({ key: 'th/1', state: 1 })).result, 'applied');
+      await assert.rejects(within(ended, 1000, 'listen rejects'), (err) => err === failure);
+      assert.equal((await store.put({ key: 'th/1', state: 2 })).result, 'applied');
+      assert.equal(calls, 1, 'the stopped watch hears nothing more');
     });
   });
 }

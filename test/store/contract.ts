@@ -6,6 +6,7 @@ import { inputContract } from './contract-input.js';
 import { readContract } from './contract-read.js';
 import { watchContract } from './contract-watch.js';
 import type { ContractStoreOptions, StoreFactory } from './helpers.js';
+import { listeningFactory } from './helpers.js';
 
 export type { ContractStoreOptions, StoreFactory } from './helpers.js';
 
@@ -31,6 +32,7 @@ export function runStoreContract(factory: StoreFactory): void {
     readContract(tracked);
     inputContract(tracked);
     watchContract(tracked);
+    watchContract(listeningFactory(tracked), { title: 'watch, listened to', listening: true });
     concurrencyContract(tracked);
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Store, StoredSnapshot, Watch, WatchEvent } from '../../src/index.js';
 import { isSbmpError } from '../../src/index.js';
-import type { RetentionPolicy } from '../../src/store/types.js';
+import type { RetentionPolicy, WatchOptions } from '../../src/store/types.js';
 
 /** Options every store implementation accepts, so the contract suite can set limits and time. */
 export interface ContractStoreOptions {
@@ -97,5 +97,77 @@ export function seededRandom(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `factory`, except that each store's watches are consumed through `Watch.listen`: the watch
+ * handed to the test is iterated as usual, fed by a listener, so every watch test also checks
+ * that listening delivers exactly what iterating does.
+ */
+export function listeningFactory(factory: StoreFactory): StoreFactory {
+  return {
+    name: `${factory.name} (watches listened to)`,
+    async create(options?: ContractStoreOptions) {
+      const store = await factory.create(options);
+      return new Proxy(store, {
+        get(target, prop) {
+          if (prop === 'watch') {
+            return (pattern: string, watchOptions?: WatchOptions) =>
+              iterateByListening(target.watch(pattern, watchOptions));
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+/** A watch whose iterator is fed by `watch.listen`; stopping it (or the store closing) drops what is queued, as iterating does. */
+function iterateByListening(watch: Watch): Watch {
+  const queued: WatchEvent[] = [];
+  const waiting: { resolve: (r: IteratorResult<WatchEvent>) => void; reject: (err: unknown) => void }[] = [];
+  let ended = false;
+  let failure: unknown;
+  const push = (event: WatchEvent) => {
+    const waiter = waiting.shift();
+    if (waiter !== undefined) waiter.resolve({ value: event, done: false });
+    else queued.push(event);
+  };
+  const end = (err?: unknown) => {
+    ended = true;
+    queued.length = 0;
+    // Like iteration: a failure rejects the calls waiting, or else the next call, once.
+    if (err !== undefined && waiting.length === 0) failure = err;
+    for (const waiter of waiting.splice(0)) {
+      if (err === undefined) waiter.resolve({ value: undefined, done: true });
+      else waiter.reject(err);
+    }
+  };
+  watch
+    .listen({ onSnapshot: (snapshot) => push({ kind: 'snapshot', snapshot }), onEvent: push })
+    .then(() => end(), end);
+  const iterator: AsyncIterator<WatchEvent> = {
+    next() {
+      const event = queued.shift();
+      if (event !== undefined) return Promise.resolve({ value: event, done: false });
+      if (failure !== undefined) {
+        const err = failure;
+        failure = undefined;
+        return Promise.reject(err);
+      }
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    async return() {
+      watch.stop();
+      return { value: undefined, done: true };
+    },
+  };
+  return {
+    stop: () => watch.stop(),
+    listen: (listener) => watch.listen(listener),
+    [Symbol.asyncIterator]: () => iterator,
   };
 }

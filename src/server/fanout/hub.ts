@@ -30,7 +30,7 @@ interface PatternGroup {
  * The server's one live watch on the store, and the index that routes each applied change to
  * the subscriptions it matches.
  *
- *   store.watch('>') ──► dispatch(snapshot) ──► OutboundSnapshot (encoded lazily, once per format,
+ *   store.watch('>').listen ──► dispatch(snapshot) ──► OutboundSnapshot (encoded lazily, once per format,
  *                               │                shared by every matching subscription)
  *                               │
  *          exact: Map<key, Set<Subscription>>            one Map lookup
@@ -214,12 +214,14 @@ export class Hub implements LiveFeed {
       return;
     }
     this.#watch = watch;
-    void (async () => {
-      let resynced = false;
-      try {
-        for await (const event of watch) {
-          if (event.kind === 'snapshot') this.dispatch(event.snapshot);
-          else if (event.kind === 'synced') {
+    let resynced = false;
+    // Listened to, not iterated: each change reaches `dispatch` synchronously as the store
+    // commits it, with no promise or event object per change.
+    watch
+      .listen({
+        onSnapshot: (snapshot) => this.dispatch(snapshot),
+        onEvent: (event) => {
+          if (event.kind === 'synced') {
             // After a resync the snapshots came in key order, and compacted deletes not at all.
             if (resynced && event.revision > this.#revision) this.#revision = event.revision;
             this.#live = true;
@@ -229,11 +231,12 @@ export class Hub implements LiveFeed {
             resynced = true;
             this.#interruptAll(event.compactedRevision);
           }
-        }
-        if (!this.#stopped) {
-          throw new SbmpError('unavailable', 'the store ended its live watch');
-        }
-      } catch (err) {
+        },
+      })
+      .then(() => {
+        if (!this.#stopped) throw new SbmpError('unavailable', 'the store ended its live watch');
+      })
+      .catch((err: unknown) => {
         this.#live = false;
         if (this.#stopped) return;
         if (isSbmpError(err, 'closed')) {
@@ -242,8 +245,7 @@ export class Hub implements LiveFeed {
         }
         this.#logger?.error({ err }, 'live watch failed; re-opening');
         this.#restart(onLive, onFirstError, attempt + 1);
-      }
-    })();
+      });
   }
 
   /**
