@@ -122,6 +122,7 @@ export type {
   StoreCapabilities,
   Watch,
   WatchEvent,
+  WatchListener,
   WatchOptions,
 } from './store/types.js';
 export { DEFAULT_MAX_STATE_BYTES } from './store/validate.js';
