@@ -24,6 +24,7 @@ import type {
   TraceContext,
   Watch,
   WatchEvent,
+  WatchListener,
   WatchOptions,
 } from '../../src/index.js';
 import { ConflatingMailbox, decideApply, Replica, ReplicaMap, SbmpError } from '../../src/index.js';
@@ -154,6 +155,8 @@ export function publicShapes(): void {
   expectTypeOf<Store['watch']>().toEqualTypeOf<(pattern: string, options?: WatchOptions) => Watch>();
   expectTypeOf<Watch>().toExtend<AsyncIterable<WatchEvent>>();
   expectTypeOf<Watch['stop']>().toEqualTypeOf<() => void>();
+  expectTypeOf<Watch['listen']>().toEqualTypeOf<(listener: WatchListener) => Promise<void>>();
+  expectTypeOf<WatchListener['onSnapshot']>().toEqualTypeOf<(snapshot: StoredSnapshot) => void>();
   expectTypeOf<WatchEvent['kind']>().toEqualTypeOf<'resync' | 'snapshot' | 'synced'>();
   expectTypeOf<Store['compact']>().toEqualTypeOf<(retention?: RetentionPolicy) => Promise<CompactOutcome>>();
   expectTypeOf<Store['currentRevision']>().toEqualTypeOf<() => number>();
