@@ -101,6 +101,7 @@ export function writeResults(results: Results, dir: string): void {
     `Run ${results.startedAt} on ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}.`,
     'Each figure is the median of several runs (min and max beside it). Ratios compare subjects',
     'measured in the same run; a ratio above 1 means SBMP is better (faster, or smaller for latency and memory).',
+    'A goal marked MISSED is missed by its ratio; [../LIMITS.md](../LIMITS.md) says what limits it, with the profiles.',
     '',
     renderTable(results),
     '',
