@@ -241,7 +241,8 @@ export function dataFileOf(dir: string): string {
   return join(resolve(dir), 'data.mdb');
 }
 
-function corrupt(file: string, why: string, cause?: unknown): SbmpError {
+/** `corrupt_store` for the data file `file`, saying `why` and how to recover. */
+export function corrupt(file: string, why: string, cause?: unknown): SbmpError {
   return new SbmpError(
     'corrupt_store',
     `store data file ${file} ${why}; restore it from a backup or move it away`,

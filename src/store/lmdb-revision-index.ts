@@ -1,6 +1,5 @@
-import { SbmpError } from '../core/errors.js';
 import type { LmdbEnv } from './lmdb-env.js';
-import { storedEntries } from './lmdb-env.js';
+import { corrupt, storedEntries } from './lmdb-env.js';
 import { readRecordHead } from './lmdb-record.js';
 import { RevisionLog } from './revision-log.js';
 
@@ -8,8 +7,8 @@ import { RevisionLog } from './revision-log.js';
  * Rebuilds the revision index of an LMDB store from its records, at open: every record carries
  * its revision, so the index needs no writes of its own (one write per put instead of three).
  * Reads every record once; a record beyond the revision counter, two records at one revision,
- * or fewer records readable than LMDB counts, is `corrupt_store` naming the file. Costs about 140 bytes of memory
- * per key (docs/STORAGE.md gives the measured open time).
+ * or fewer records readable than LMDB counts, is `corrupt_store` naming the file. Costs about
+ * 100 bytes of memory per key (docs/STORAGE.md gives the measured open time).
  */
 export function loadRevisionLog(env: LmdbEnv, counter: number): RevisionLog {
   const { snapshots, file } = env;
@@ -27,7 +26,7 @@ export function loadRevisionLog(env: LmdbEnv, counter: number): RevisionLog {
       continue;
     }
     if (!Number.isSafeInteger(revision) || revision < 1 || revision > counter) {
-      throw damaged(
+      throw corrupt(
         file,
         `has '${key}' at revision ${revision}, outside 1..${counter} (its revision counter)`,
       );
@@ -38,7 +37,7 @@ export function loadRevisionLog(env: LmdbEnv, counter: number): RevisionLog {
   // A damaged branch page can end a scan early without an error; LMDB's own count tells.
   const stored = storedEntries(snapshots);
   if (keys.length + skipped !== stored) {
-    throw damaged(file, `holds ${stored} records, but only ${keys.length + skipped} can be read`);
+    throw corrupt(file, `holds ${stored} records, but only ${keys.length + skipped} can be read`);
   }
   const order = Uint32Array.from(keys, (_, i) => i).sort((a, b) => revisions[a]! - revisions[b]!);
   const log = new RevisionLog();
@@ -47,15 +46,9 @@ export function loadRevisionLog(env: LmdbEnv, counter: number): RevisionLog {
     const revision = revisions[i]!;
     if (j > 0 && revisions[order[j - 1]!] === revision) {
       const other = keys[order[j - 1]!];
-      throw damaged(file, `has two records at revision ${revision} ('${other}' and '${keys[i]}')`);
+      throw corrupt(file, `has two records at revision ${revision} ('${other}' and '${keys[i]}')`);
     }
     log.append(keys[i]!, revision);
   }
   return log;
-}
-
-function damaged(file: string, why: string): SbmpError {
-  return new SbmpError('corrupt_store', `store data file ${file} ${why}; restore it from a backup`, {
-    details: { file },
-  });
 }

@@ -3,50 +3,41 @@ import { fileURLToPath } from 'node:url';
 import { SbmpError } from '../core/errors.js';
 import { isValidKey } from '../core/key.js';
 import type { LmdbEnv } from './lmdb-env.js';
-import { storedEntries } from './lmdb-env.js';
+import { corrupt } from './lmdb-env.js';
 import { decodeRecord, decodeRecordState } from './lmdb-record.js';
+import { loadRevisionLog } from './lmdb-revision-index.js';
 
 /** Longest a full verification may take before opening gives up: 10 minutes. */
 export const VERIFY_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * Reads the whole store and checks that it holds together: every record decodes and matches
- * its checksum, every key is valid, no two records share a revision, the tombstone index lists
- * exactly the tombstones, and no revision is above the counter. Throws `corrupt_store` naming the file. Reading damaged LMDB pages can
- * crash the process, so `verifyInChildProcess` runs this in a separate one.
+ * its checksum, every state decodes, every key is valid, the tombstone index lists exactly the
+ * tombstones, and the revisions pass the checks of every open (`loadRevisionLog`: within the
+ * counter, one record per revision, every record readable). Throws `corrupt_store` naming the
+ * file. Reading damaged LMDB pages can crash the process, so `verifyInChildProcess` runs this
+ * in a separate one.
  */
 export function verifyStore(env: LmdbEnv): { keys: number } {
   const { snapshots, tombstones, meta, file } = env;
-  const fail = (why: string) =>
-    new SbmpError('corrupt_store', `store data file ${file} ${why}; restore it from a backup`, {
-      details: { file },
-    });
-  const counter = meta.get('revision') ?? 0;
-  const keyAt = new Map<number, string>();
   let deleted = 0;
   for (const { key, value } of snapshots.getRange({})) {
-    if (!isValidKey(key)) throw fail(`holds an invalid key ${JSON.stringify(String(key).slice(0, 80))}`);
+    if (!isValidKey(key))
+      throw corrupt(file, `holds an invalid key ${JSON.stringify(String(key).slice(0, 80))}`);
     const record = decodeRecord(value, key, file);
     decodeRecordState(record, key, file);
-    if (!(record.revision >= 1 && record.revision <= counter)) {
-      throw fail(`has '${key}' at revision ${record.revision}, outside 1..${counter}`);
-    }
-    const other = keyAt.get(record.revision);
-    if (other !== undefined)
-      throw fail(`has two records at revision ${record.revision} ('${other}' and '${key}')`);
-    keyAt.set(record.revision, key);
     if (record.deleted) {
-      if (tombstones.get(record.revision) !== key) throw fail(`has no tombstone index entry for '${key}'`);
+      if (tombstones.get(record.revision) !== key) {
+        throw corrupt(file, `has no tombstone index entry for '${key}'`);
+      }
       deleted++;
     }
   }
-  // A damaged branch page can end a scan early without an error; LMDB's own count tells.
-  const stored = storedEntries(snapshots);
-  if (keyAt.size !== stored) throw fail(`holds ${stored} records, but only ${keyAt.size} can be read`);
   const tombstoned = tombstones.getCount();
-  if (tombstoned !== deleted)
-    throw fail(`has ${tombstoned} tombstone index entries for ${deleted} tombstones`);
-  return { keys: keyAt.size };
+  if (tombstoned !== deleted) {
+    throw corrupt(file, `has ${tombstoned} tombstone index entries for ${deleted} tombstones`);
+  }
+  return { keys: loadRevisionLog(env, meta.get('revision') ?? 0).size };
 }
 
 /**
