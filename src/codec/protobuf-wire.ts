@@ -79,6 +79,29 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Strings shorter than this are written and read by a plain loop when ASCII; faster than the codec. */
 const SHORT_STRING = 64;
 
+/**
+ * Node's native Latin-1 slice, which takes any Uint8Array; absent in browsers. For the short
+ * ASCII strings of a frame (keys, content types) it measured 70 ns against 167 ns for
+ * `String.fromCharCode.apply` (Node 20, 15- and 24-byte strings), and it allocates only the
+ * string, where `apply` also copies the bytes into an argument list and needs a subarray.
+ */
+const latin1Slice = (
+  globalThis as { Buffer?: { prototype?: { latin1Slice?: (start: number, end: number) => string } } }
+).Buffer?.prototype?.latin1Slice;
+
+/** The string of `buf[start..end)`, bytes the caller checked to be ASCII. */
+export function asciiString(buf: Uint8Array, start: number, end: number): string {
+  if (latin1Slice !== undefined) return latin1Slice.call(buf, start, end);
+  return portableAsciiString(buf, start, end);
+}
+
+/** `asciiString` without Node's `latin1Slice` (browsers); exported so that tests in Node cover it too. */
+export function portableAsciiString(buf: Uint8Array, start: number, end: number): string {
+  // One call makes one flat string; adding a character at a time would build a rope that
+  // every later comparison or hash of the key (map lookups, pattern tests) flattens again.
+  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+}
+
 /*
  * Small frames are cut from a shared slab instead of each getting its own ArrayBuffer:
  * allocating an ArrayBuffer costs about ten times more than a view on an existing one, and
@@ -287,10 +310,7 @@ export class ProtoReader {
           break;
         }
       }
-      // One call makes one flat string; adding a character at a time would build a rope that
-      // every later comparison or hash of the key (map lookups, pattern tests) flattens again.
-      if (ascii)
-        return String.fromCharCode.apply(null, buf.subarray(start, start + length) as unknown as number[]);
+      if (ascii) return asciiString(buf, start, start + length);
     }
     try {
       return textDecoder.decode(buf.subarray(start, start + length));

