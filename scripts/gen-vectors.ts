@@ -9,8 +9,14 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeFrame } from '../src/codec/frames.js';
-import { canonicalVectors, decodeOnlyVectors, invalidVectors } from '../test/codec/vector-catalogue.js';
+import { encodeBatch, encodeFrame } from '../src/codec/frames.js';
+import {
+  batchVectors,
+  canonicalVectors,
+  decodeOnlyVectors,
+  invalidBatchVectors,
+  invalidVectors,
+} from '../test/codec/vector-catalogue.js';
 import { frameToJson } from '../test/codec/vector-json.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'vectors');
@@ -51,6 +57,21 @@ for (const v of invalidVectors()) {
 }
 writeSet(join(root, 'invalid'), invalid);
 
+const batches = new Map<string, Uint8Array | string>();
+for (const v of batchVectors()) {
+  batches.set(`${v.name}.bin`, encodeBatch(v.frames.map((frame) => encodeFrame(frame))));
+  batches.set(`${v.name}.json`, json({ description: v.description, frames: v.frames.map(frameToJson) }));
+}
+writeSet(join(root, 'batch'), batches);
+
+const invalidBatches = new Map<string, Uint8Array | string>();
+for (const v of invalidBatchVectors()) {
+  invalidBatches.set(`${v.name}.bin`, Buffer.from(v.hex, 'hex'));
+  invalidBatches.set(`${v.name}.json`, json({ description: v.description, error: v.error }));
+}
+writeSet(join(root, 'batch', 'invalid'), invalidBatches);
+
 console.log(
-  `wrote ${canonical.size / 2} canonical, ${decodeOnly.size / 2} decode-only, ${invalid.size / 2} invalid vectors to ${root}`,
+  `wrote ${canonical.size / 2} canonical, ${decodeOnly.size / 2} decode-only, ${invalid.size / 2} invalid, ` +
+    `${batches.size / 2} batch and ${invalidBatches.size / 2} invalid batch vectors to ${root}`,
 );

@@ -200,6 +200,7 @@ export class SbmpClient {
         protocolVersion: PROTOCOL_VERSION,
         clientId: this.#options.clientId,
         stateEncoding: this.#options.encoding,
+        batches: true,
         ...(token === undefined ? {} : { token }),
       },
       connectTimeoutMs: this.#options.connectTimeoutMs,

@@ -1,5 +1,6 @@
+import { FrameBatcher } from '../codec/frame-batcher.js';
 import type { Frame, HelloFrame, WelcomeFrame } from '../codec/frame-types.js';
-import { decodeFrame, encodeFrame } from '../codec/frames.js';
+import { decodeFrame, encodeFrame, splitBatch } from '../codec/frames.js';
 import { WS_CLOSE } from '../codec/ws-protocol.js';
 import { isErrorCode, SbmpError } from '../core/errors.js';
 import type { Transport, TransportCloseInfo, TransportFactory } from './transport.js';
@@ -24,11 +25,14 @@ export interface ConnectionOptions {
 /**
  * One established, handshaken connection: HELLO sent, WELCOME received. It decodes frames,
  * answers PINGs, sends its own PINGs, and closes itself when the server falls silent, so a
- * half-open connection (a server host that vanished) is noticed and replaced.
+ * half-open connection (a server host that vanished) is noticed and replaced. With a server
+ * that reads batches, the frames sent in one turn (a window of publishes) leave as one BATCH
+ * message; the server's batches are split and their frames handled in order.
  */
 export class Connection {
   readonly welcome: WelcomeFrame;
   readonly #transport: Transport;
+  readonly #batcher: FrameBatcher;
   readonly #onClose: (error: SbmpError) => void;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -39,6 +43,10 @@ export class Connection {
     this.welcome = welcome;
     this.#transport = transport;
     this.#onClose = onClose;
+    this.#batcher = new FrameBatcher((message) => {
+      if (!this.#closed) transport.send(message);
+    });
+    if (welcome.batches === true) this.#batcher.enable(welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES);
   }
 
   /** Opens the transport and performs the HELLO/WELCOME handshake, within `connectTimeoutMs`. */
@@ -109,7 +117,7 @@ export class Connection {
 
   send(frame: Frame): void {
     if (this.#closed) return;
-    this.#transport.send(encodeFrame(frame));
+    this.#batcher.send(encodeFrame(frame));
   }
 
   /** Closes the connection; `onClose` follows with `reason` (or `closed`). */
@@ -117,6 +125,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closeReason ??= reason ?? new SbmpError('closed', 'the client closed the connection');
     this.#stopHeartbeat();
+    this.#batcher.flush();
     this.#transport.close(code, this.#closeReason.message.slice(0, 120));
   }
 
@@ -124,16 +133,31 @@ export class Connection {
     // Once closing, later frames are dropped: applying them after a frame was lost (e.g. one
     // that could not be decoded) would move the resume point past the lost one.
     if (this.#closed || this.#closeReason !== undefined) return;
+    const maxFrameBytes = this.welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES;
+    let batch: Uint8Array[] | undefined;
+    try {
+      batch = splitBatch(bytes, maxFrameBytes);
+    } catch (cause) {
+      this.#undecodable(cause);
+      return;
+    }
+    if (batch === undefined) {
+      this.#receiveFrame(bytes, maxFrameBytes, onFrame);
+      return;
+    }
+    for (const frame of batch) {
+      // A frame before this one may have failed, and closing drops the rest (see above).
+      if (this.#closeReason !== undefined) return;
+      this.#receiveFrame(frame, maxFrameBytes, onFrame);
+    }
+  }
+
+  #receiveFrame(bytes: Uint8Array, maxFrameBytes: number, onFrame: (frame: Frame) => void): void {
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, {
-        maxFrameBytes: this.welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES,
-      });
+      frame = decodeFrame(bytes, { maxFrameBytes });
     } catch (cause) {
-      this.close(
-        new SbmpError('bad_frame', 'the server sent a frame the client cannot decode', { cause }),
-        WS_CLOSE.protocolError,
-      );
+      this.#undecodable(cause);
       return;
     }
     if (frame.type === 'ping') {
@@ -142,6 +166,13 @@ export class Connection {
     }
     if (frame.type === 'pong') return;
     onFrame(frame);
+  }
+
+  #undecodable(cause: unknown): void {
+    this.close(
+      new SbmpError('bad_frame', 'the server sent a frame the client cannot decode', { cause }),
+      WS_CLOSE.protocolError,
+    );
   }
 
   #startHeartbeat(heartbeatMs: number, lastReceived: () => number): void {

@@ -18,6 +18,7 @@ export function decodeHello(r: ProtoReader): HelloFrame {
   let token = '';
   let stateEncoding: StateEncoding = 'msgpack';
   let lastRevision: number | undefined;
+  let batches = false;
   while (r.pos < r.end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -45,6 +46,10 @@ export function decodeHello(r: ProtoReader): HelloFrame {
         expect(tag, V, 'hello.lastRevision');
         lastRevision = r.uint64('hello.lastRevision');
         break;
+      case HELLO_FIELD.batches:
+        expect(tag, V, 'hello.batches');
+        batches = r.bool();
+        break;
       default:
         r.skip(tag);
     }
@@ -53,6 +58,7 @@ export function decodeHello(r: ProtoReader): HelloFrame {
   const frame: Mutable<HelloFrame> = { type: 'hello', protocolVersion, clientId, stateEncoding };
   if (token !== '') frame.token = token;
   if (lastRevision !== undefined) frame.lastRevision = lastRevision;
+  if (batches) frame.batches = true;
   return frame;
 }
 
@@ -69,6 +75,7 @@ export function decodeWelcome(r: ProtoReader): WelcomeFrame {
   };
   let identity = '';
   let storeEpoch = '';
+  let batches = false;
   while (r.pos < r.end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -108,6 +115,10 @@ export function decodeWelcome(r: ProtoReader): WelcomeFrame {
         expect(tag, L, 'welcome.storeEpoch');
         storeEpoch = r.string('welcome.storeEpoch');
         break;
+      case WELCOME_FIELD.batches:
+        expect(tag, V, 'welcome.batches');
+        batches = r.bool();
+        break;
       default:
         r.skip(tag);
     }
@@ -115,6 +126,7 @@ export function decodeWelcome(r: ProtoReader): WelcomeFrame {
   if (frame.protocolVersion === 0) throw missing('welcome.protocolVersion');
   if (identity !== '') frame.identity = identity;
   if (storeEpoch !== '') frame.storeEpoch = storeEpoch;
+  if (batches) frame.batches = true;
   return frame;
 }
 

@@ -59,7 +59,8 @@ export function sizeOfHello(f: HelloFrame): number {
     varintField(STATE_ENCODING_WIRE[f.stateEncoding]) +
     optionalVarintField(
       f.lastRevision === undefined ? undefined : uint64(f.lastRevision, 'hello.lastRevision'),
-    )
+    ) +
+    (f.batches === true ? 2 : 0)
   );
 }
 
@@ -69,6 +70,7 @@ export function writeHello(w: ProtoWriter, f: HelloFrame): void {
   writeStringField(w, HELLO_FIELD.token, f.token);
   writeVarintField(w, HELLO_FIELD.stateEncoding, STATE_ENCODING_WIRE[f.stateEncoding]);
   writeOptionalVarintField(w, HELLO_FIELD.lastRevision, f.lastRevision);
+  writeBoolField(w, HELLO_FIELD.batches, f.batches);
 }
 
 export function sizeOfWelcome(f: WelcomeFrame): number {
@@ -83,7 +85,8 @@ export function sizeOfWelcome(f: WelcomeFrame): number {
     varintField(uint32(f.maxSubscriptions, 'welcome.maxSubscriptions')) +
     varintField(uint32(f.maxInFlight, 'welcome.maxInFlight')) +
     varintField(uint64(f.revision, 'welcome.revision')) +
-    stringField(optionalString(f.storeEpoch, 'welcome.storeEpoch'))
+    stringField(optionalString(f.storeEpoch, 'welcome.storeEpoch')) +
+    (f.batches === true ? 2 : 0)
   );
 }
 
@@ -97,6 +100,7 @@ export function writeWelcome(w: ProtoWriter, f: WelcomeFrame): void {
   writeVarintField(w, WELCOME_FIELD.maxInFlight, f.maxInFlight);
   writeVarintField(w, WELCOME_FIELD.revision, f.revision);
   writeStringField(w, WELCOME_FIELD.storeEpoch, f.storeEpoch);
+  writeBoolField(w, WELCOME_FIELD.batches, f.batches);
 }
 
 export function sizeOfPublish(f: PublishFrame): number {

@@ -10,7 +10,13 @@ import { decodeError, decodeGoaway, decodeHello, decodeWelcome } from './decode-
 import { decodeSingleVarint, expect, L, nested } from './decode-support.js';
 import type { Frame, FrameType, SnapshotEntry } from './frame-types.js';
 import { badFrame, ProtoReader } from './protobuf-wire.js';
-import { FRAME_TYPE_BY_FIELD, PING_FIELD, PONG_FIELD, UNSUBSCRIBE_FIELD } from './wire-schema.js';
+import {
+  BATCH_BODY_FIELD,
+  FRAME_TYPE_BY_FIELD,
+  PING_FIELD,
+  PONG_FIELD,
+  UNSUBSCRIBE_FIELD,
+} from './wire-schema.js';
 
 /**
  * Default largest frame `decodeFrame` accepts: 4 MiB. A PUBLISH or a one-entry SNAPSHOTS frame
@@ -66,8 +72,8 @@ function decodeBody(type: FrameType, r: ProtoReader): Frame {
  * Throws only `SbmpError`: `too_large` when `bytes` is longer than `maxFrameBytes`, `bad_frame`
  * (with a message naming the field and byte offset) for anything malformed: a truncated varint,
  * a wrong wire type, a length past the end, an unknown frame type, a missing required field, an
- * integer above 2^53-1, an unknown enum value, invalid UTF-8. Unknown fields inside a known
- * message are skipped. Work is linear in the input, and nothing is allocated from an unchecked
+ * integer above 2^53-1, an unknown enum value, invalid UTF-8, a BATCH (split those with
+ * `splitBatch` first). Unknown fields inside a known message are skipped. Work is linear in the input, and nothing is allocated from an unchecked
  * length.
  *
  * Ownership: `state` fields are views into `bytes`, not copies. They stay valid as long as the
@@ -99,6 +105,11 @@ export function decodeFrame(bytes: Uint8Array, options?: DecodeFrameOptions): Fr
     const tag = r.tag();
     const field = tag >>> 3;
     const type = FRAME_TYPE_BY_FIELD[field];
+    if (field === BATCH_BODY_FIELD) {
+      throw badFrame(
+        'a BATCH where one frame was expected (HELLO travels alone, and a batch holds no batch)',
+      );
+    }
     if (type === undefined) {
       if (unknownField === 0) unknownField = field;
       r.skip(tag);

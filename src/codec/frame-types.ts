@@ -22,6 +22,8 @@ export interface HelloFrame {
   readonly stateEncoding: StateEncoding;
   /** Resume hint: the client held state up to this revision before reconnecting. */
   readonly lastRevision?: number;
+  /** The client reads BATCH messages (several frames in one message); see `encodeBatch`. */
+  readonly batches?: boolean;
 }
 
 /** Server -> client, the answer to HELLO: the limits this connection is held to. */
@@ -42,6 +44,8 @@ export interface WelcomeFrame {
    * another epoch must resync in full. Absent from servers that predate it.
    */
   readonly storeEpoch?: string;
+  /** The server reads BATCH messages (several frames in one message); see `encodeBatch`. */
+  readonly batches?: boolean;
 }
 
 export interface PublishFrame {

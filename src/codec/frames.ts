@@ -6,7 +6,10 @@
  * - `encodeFrame` / `decodeFrame`: any frame.
  * - `encodeSnapshotEntry` + `encodeSnapshotsFrame`: the fan-out path; an entry is encoded once
  *   and its bytes are copied into the SNAPSHOTS frame of every subscriber.
+ * - `encodeBatch` / `splitBatch`: several encoded frames in one message, for peers that read
+ *   batches (`FrameBatcher` sends them).
  */
+export { batchEntryBytes, batchMessageBytes, encodeBatch, splitBatch } from './batch.js';
 export type { DecodeFrameOptions } from './frame-decode.js';
 export { decodeFrame, decodeSnapshotEntry, MAX_FRAME_BYTES_DEFAULT } from './frame-decode.js';
 export type { SnapshotsHeader } from './frame-encode.js';

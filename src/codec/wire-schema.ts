@@ -29,6 +29,11 @@ export const FRAME_TYPE_BY_FIELD: readonly (FrameType | undefined)[] = (() => {
   return byField;
 })();
 
+/** `Frame.body.batch`: a `BatchFrame`, several frames in one message (not a `FrameType`). */
+export const BATCH_BODY_FIELD = 12;
+
+export const BATCH_FIELD = { frames: 1 } as const;
+
 export const TRACE_FIELD = { traceparent: 1, tracestate: 2 } as const;
 
 export const HELLO_FIELD = {
@@ -37,6 +42,7 @@ export const HELLO_FIELD = {
   token: 3,
   stateEncoding: 4,
   lastRevision: 5,
+  batches: 6,
 } as const;
 
 export const WELCOME_FIELD = {
@@ -49,6 +55,7 @@ export const WELCOME_FIELD = {
   maxInFlight: 7,
   revision: 8,
   storeEpoch: 9,
+  batches: 10,
 } as const;
 
 export const PUBLISH_FIELD = {

@@ -15,6 +15,21 @@ const nextTick: ((fn: () => void) => void) | undefined = (
   globalThis as { process?: { nextTick?: (fn: () => void) => void } }
 ).process?.nextTick;
 
+const queueMicrotaskFn: ((fn: () => void) => void) | undefined = (
+  globalThis as { queueMicrotask?: (fn: () => void) => void }
+).queueMicrotask;
+
+/**
+ * Runs `fn` once the current turn of the event loop has run its callback and the microtasks it
+ * caused: `process.nextTick` in Node (queued during the microtasks, it runs after all of them),
+ * a microtask elsewhere (it runs after the microtasks queued before it).
+ */
+export function atEndOfTurn(fn: () => void): void {
+  if (nextTick !== undefined) nextTick(fn);
+  else if (queueMicrotaskFn !== undefined) queueMicrotaskFn(fn);
+  else void Promise.resolve().then(fn);
+}
+
 /**
  * Holds `stream`'s writes until the current turn of the event loop ends (its callback and the
  * microtasks it caused), so every frame written meanwhile (a run of ACKs, a window of

@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { throwIfRefused } from '../../src/client/ack.js';
 import { SbmpClient } from '../../src/client/client.js';
 import type { DeliveredSnapshot } from '../../src/client/delivery.js';
+import type { TransportFactory } from '../../src/client/transport.js';
+import { webSocketTransport } from '../../src/client/transport.js';
 import { isSbmpError } from '../../src/core/errors.js';
 import { type SbmpServer, startServer } from '../../src/server/server.js';
 import { openStore } from '../../src/store/open.js';
@@ -183,5 +185,43 @@ describe('SbmpClient against a real server', () => {
     const results = await Promise.all(acks);
     assert.ok(results.every((a) => a.result === 'applied'));
     assert.equal(client.status, 'closed');
+  });
+
+  it('sends a window of publishes as BATCH messages and reads the batches of the server', async () => {
+    let sent = 0;
+    let received = 0;
+    const counting: TransportFactory = async (url, handlers) => {
+      const transport = await webSocketTransport(url, {
+        onMessage: (bytes) => {
+          received++;
+          handlers.onMessage(bytes);
+        },
+        onClose: (info) => handlers.onClose(info),
+      });
+      return {
+        send: (bytes) => {
+          sent++;
+          transport.send(bytes);
+        },
+        close: (code, reason) => transport.close(code, reason),
+        get bufferedAmount() {
+          return transport.bufferedAmount;
+        },
+      };
+    };
+    const client = await connect({ transport: counting, maxInFlight: 200 });
+    assert.equal(client.welcome?.batches, true);
+    const [sentBefore, receivedBefore] = [sent, received];
+    const count = 200;
+    const acks = await Promise.all(
+      Array.from({ length: count }, (_, i) => client.publish(`batched/${i % 20}`, { i })),
+    );
+    assert.ok(acks.every((ack) => ack.result === 'applied'));
+    for (let k = 0; k < 20; k++) assert.deepEqual((await store.get(`batched/${k}`))?.state, { i: 180 + k });
+    assert.ok(sent - sentBefore < count / 10, `${sent - sentBefore} messages for ${count} publishes`);
+    assert.ok(
+      received - receivedBefore < count / 10,
+      `${received - receivedBefore} messages for ${count} ACKs`,
+    );
   });
 });

@@ -79,6 +79,7 @@ export const frame: fc.Arbitrary<Frame> = fc.oneof(
       token: nonEmptyText,
       stateEncoding: fc.constantFrom('msgpack' as const, 'json' as const),
       lastRevision: uint64,
+      batches: fc.constant(true),
     },
     { noNullPrototype: true, requiredKeys: ['type', 'protocolVersion', 'clientId', 'stateEncoding'] },
   ),
@@ -94,6 +95,7 @@ export const frame: fc.Arbitrary<Frame> = fc.oneof(
       maxInFlight: uint32,
       revision: uint64,
       storeEpoch: nonEmptyText,
+      batches: fc.constant(true),
     },
     {
       noNullPrototype: true,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import type { Frame } from '../../src/codec/frame-types.js';
-import { decodeFrame, encodeFrame } from '../../src/codec/frames.js';
+import { decodeFrame, encodeBatch, encodeFrame, splitBatch } from '../../src/codec/frames.js';
 import * as schema from '../../src/codec/wire-schema.js';
 import { isErrorCode } from '../../src/internal.js';
 import * as arb from './frame-arbitraries.js';
@@ -115,7 +115,8 @@ function vectorFiles(dir: string): Uint8Array[] {
 describe('codec against the protobufjs reference', () => {
   it('uses the field numbers proto/sbmp.proto declares', () => {
     const messages: [string, Record<string, number>][] = [
-      ['Frame', schema.FRAME_FIELD],
+      ['Frame', { ...schema.FRAME_FIELD, batch: schema.BATCH_BODY_FIELD }],
+      ['BatchFrame', schema.BATCH_FIELD],
       ['TraceContext', schema.TRACE_FIELD],
       ['HelloFrame', schema.HELLO_FIELD],
       ['WelcomeFrame', schema.WELCOME_FIELD],
@@ -137,7 +138,7 @@ describe('codec against the protobufjs reference', () => {
       // Every tag fits one byte; the encoder's size arithmetic relies on it.
       for (const id of Object.values(declared)) assert.ok(id < 16, `${name} field ${id}`);
     }
-    assert.equal(root.lookupType('sbmp.v3.Frame').oneofsArray[0]!.fieldsArray.length, 11);
+    assert.equal(root.lookupType('sbmp.v3.Frame').oneofsArray[0]!.fieldsArray.length, 12);
   });
 
   it('uses the enum values proto/sbmp.proto declares', () => {
@@ -174,6 +175,28 @@ describe('codec against the protobufjs reference', () => {
         assert.equal(hex(theirs), hex(ours));
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('batches: the same bytes as protobufjs writes for the same frames, split back into those frames', () => {
+    fc.assert(
+      fc.property(fc.array(arb.frame, { minLength: 1, maxLength: 6 }), (frames) => {
+        const encoded = frames.map((frame) => encodeFrame(frame));
+        const ours = encodeBatch(encoded);
+        const theirs = FrameType.encode(
+          FrameType.fromObject({
+            batch: { frames: encoded.map((bytes) => FrameType.toObject(FrameType.decode(bytes))) },
+          }),
+        ).finish();
+        assert.equal(hex(ours), hex(new Uint8Array(theirs)));
+        const split = splitBatch(ours, ours.length);
+        assert.ok(split !== undefined);
+        assert.deepStrictEqual(
+          split.map((bytes) => decodeFrame(bytes)),
+          frames,
+        );
+      }),
+      { numRuns: 300 },
     );
   });
 });

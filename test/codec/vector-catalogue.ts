@@ -64,15 +64,20 @@ export function canonicalVectors(): CanonicalVector[] {
       clientId: '',
       stateEncoding: 'msgpack',
     }),
-    canonical('hello-full', 'HELLO with client id, bearer token, JSON states and a resume hint', {
-      type: 'hello',
-      protocolVersion: 3,
-      clientId: 'web-7f3a',
-      token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ3ZWIifQ.c2ln',
-      stateEncoding: 'json',
-      lastRevision: 1042,
-    }),
-    canonical('welcome', 'WELCOME with the limits of the connection', {
+    canonical(
+      'hello-full',
+      'HELLO with client id, bearer token, JSON states, a resume hint, and batches read',
+      {
+        type: 'hello',
+        protocolVersion: 3,
+        clientId: 'web-7f3a',
+        token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ3ZWIifQ.c2ln',
+        stateEncoding: 'json',
+        lastRevision: 1042,
+        batches: true,
+      },
+    ),
+    canonical('welcome', 'WELCOME with the limits of the connection; the server reads batches', {
       type: 'welcome',
       protocolVersion: 3,
       serverId: 'sbmp-1',
@@ -83,6 +88,7 @@ export function canonicalVectors(): CanonicalVector[] {
       maxInFlight: 256,
       revision: 1042,
       storeEpoch: '0b6f1c2e-5d4a-4e8b-9f3a-7c1d2e3f4a5b',
+      batches: true,
     }),
     canonical(
       'publish-next',
@@ -347,13 +353,13 @@ export function decodeOnlyVectors(): DecodeOnlyVector[] {
   ];
 }
 
+/** Bytes every decoder must refuse as malformed. */
+function invalid(name: string, description: string, hex: string): InvalidVector {
+  return { name, description, hex, error: 'bad_frame' };
+}
+
 export function invalidVectors(): InvalidVector[] {
-  const v = (name: string, description: string, hex: string): InvalidVector => ({
-    name,
-    description,
-    hex,
-    error: 'bad_frame',
-  });
+  const v = invalid;
   return [
     v('empty', 'No bytes at all', ''),
     v('truncated-varint', 'The body length varint ends mid-way', '1a80'),
@@ -364,7 +370,8 @@ export function invalidVectors(): InvalidVector[] {
       'A trace whose length runs past the end of its PUBLISH body',
       '1a044a050a0330302d',
     ),
-    v('unknown-frame-type', 'Only field 12, which is no frame type', '6200'),
+    v('unknown-frame-type', 'Only field 13, which is no frame type', '6a00'),
+    v('batch-as-one-frame', 'A BATCH (field 12, here empty) where one frame is expected', '6200'),
     v('two-bodies', 'A PING body and a PONG body in one frame', '42004a00'),
     v('body-wrong-wire-type', 'The PING body (field 8) as a varint', '4000'),
     v('field-wrong-wire-type', 'PUBLISH key (field 2) as a varint', '1a021001'),
@@ -384,5 +391,56 @@ export function invalidVectors(): InvalidVector[] {
     v('invalid-utf8', 'PUBLISH key holding the byte 0xFF', '1a031201ff'),
     v('entry-missing-version', 'SNAPSHOTS entry without its required version', '3a052a030a0161'),
     v('trace-missing-traceparent', 'PUBLISH with an empty trace message', '1a051201614a00'),
+  ];
+}
+
+/** Frames that encode, as one BATCH message, to exactly these bytes (test/vectors/batch/<name>.*). */
+export interface BatchVector {
+  readonly name: string;
+  readonly description: string;
+  readonly frames: readonly Frame[];
+}
+
+export function batchVectors(): BatchVector[] {
+  const state = encodeState(ORDER, 'msgpack');
+  return [
+    {
+      name: 'publishes',
+      description: 'Two PUBLISH frames sent in one turn',
+      frames: [
+        { type: 'publish', requestId: 1, key: 'orders/eu/10042', state },
+        { type: 'publish', requestId: 2, key: 'orders/eu/10043', version: 4, state },
+      ],
+    },
+    {
+      name: 'acks',
+      description: 'The ACKs of one store batch, and an ERROR refusing one publish among them',
+      frames: [
+        { type: 'ack', requestId: 1, result: 'applied', version: 1, revision: 7 },
+        { type: 'ack', requestId: 2, result: 'stale', version: 5, revision: 3 },
+        {
+          type: 'error',
+          code: 'bad_key',
+          message: "key '' is empty",
+          requestId: 3,
+        },
+      ],
+    },
+  ];
+}
+
+/** Malformed BATCH messages a reader of batches must refuse whole (test/vectors/batch/invalid/<name>.*). */
+export function invalidBatchVectors(): InvalidVector[] {
+  const v = invalid;
+  return [
+    v('empty', 'A batch with no frames', '6200'),
+    v('nested', 'A batch holding a batch (of one PING)', '6206' + '0a04' + '6202' + '4200'),
+    v(
+      'length-past-end',
+      'The second frame runs past the end of the batch',
+      '6207' + '0a024200' + '0a05' + '42',
+    ),
+    v('frames-wrong-wire-type', 'BatchFrame.frames (field 1) as a varint', '62020801'),
+    v('batch-and-body', 'A batch body and a PING body in one frame', '62040a024200' + '4200'),
   ];
 }

@@ -4,10 +4,16 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Frame, FrameType, StateEncoding } from '../../src/codec/frame-types.js';
-import { decodeFrame, encodeFrame } from '../../src/codec/frames.js';
+import { decodeFrame, encodeBatch, encodeFrame, splitBatch } from '../../src/codec/frames.js';
 import { decodeState } from '../../src/codec/state.js';
 import { isSbmpError } from '../../src/internal.js';
-import { canonicalVectors, decodeOnlyVectors, invalidVectors } from './vector-catalogue.js';
+import {
+  batchVectors,
+  canonicalVectors,
+  decodeOnlyVectors,
+  invalidBatchVectors,
+  invalidVectors,
+} from './vector-catalogue.js';
 import { frameFromJson, frameToJson, statesOf } from './vector-json.js';
 
 const vectorsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'vectors');
@@ -124,6 +130,51 @@ describe('committed test vectors', () => {
     for (const v of files) {
       assert.throws(
         () => decodeFrame(v.bytes),
+        (err: unknown) => isSbmpError(err, v.json.error as 'bad_frame'),
+        v.name,
+      );
+    }
+  });
+});
+
+describe('committed batch vectors', () => {
+  it('split into the frames of their JSON, which encode back to the same bytes', () => {
+    const files = readVectors(join(vectorsDir, 'batch'));
+    assert.deepEqual(
+      files.map((v) => v.name),
+      batchVectors()
+        .map((v) => v.name)
+        .sort(),
+    );
+    for (const v of files) {
+      const expected = (v.json.frames as Record<string, unknown>[]).map((frame) => frameFromJson(frame));
+      const frames = splitBatch(v.bytes, v.bytes.length);
+      assert.ok(frames !== undefined, v.name);
+      assert.deepStrictEqual(
+        frames.map((bytes) => decodeFrame(bytes)),
+        expected,
+        v.name,
+      );
+      assert.equal(hex(encodeBatch(expected.map((frame) => encodeFrame(frame)))), hex(v.bytes), v.name);
+      assert.throws(
+        () => decodeFrame(v.bytes),
+        (err: unknown) => isSbmpError(err, 'bad_frame'),
+        v.name,
+      );
+    }
+  });
+
+  it('invalid batch vectors are refused whole with bad_frame', () => {
+    const files = readVectors(join(vectorsDir, 'batch', 'invalid'));
+    assert.deepEqual(
+      files.map((v) => v.name),
+      invalidBatchVectors()
+        .map((v) => v.name)
+        .sort(),
+    );
+    for (const v of files) {
+      assert.throws(
+        () => splitBatch(v.bytes, 1024),
         (err: unknown) => isSbmpError(err, v.json.error as 'bad_frame'),
         v.name,
       );

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import type { Frame, SnapshotEntry, SnapshotsFrame, StateEncoding } from '../../src/codec/frame-types.js';
 import { PROTOCOL_VERSION } from '../../src/codec/frame-types.js';
-import { decodeFrame, encodeFrame } from '../../src/codec/frames.js';
+import { decodeFrame, encodeBatch, encodeFrame, splitBatch } from '../../src/codec/frames.js';
 import { decodeState, encodeState } from '../../src/codec/state.js';
 import type { ServerLimits } from '../../src/server/limits.js';
 import type { SbmpServer } from '../../src/server/server.js';
@@ -12,6 +12,8 @@ import type { PutOptions, PutOutcome, SnapshotInput, Store } from '../../src/sto
 
 /** Upper bound for any single wait in these tests. */
 export const WAIT_MS = 10_000;
+/** Largest message a test client accepts. */
+const MAX_TEST_FRAME_BYTES = 64 * 1024 * 1024;
 
 export interface TestServer {
   readonly server: SbmpServer;
@@ -74,6 +76,9 @@ interface Waiter {
 export class FrameClient {
   readonly ws: WebSocket;
   readonly frames: Frame[] = [];
+  /** WebSocket messages received, and how many of them were BATCH messages. */
+  messages = 0;
+  batches = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly encoding: StateEncoding;
   #waiters: Waiter[] = [];
@@ -87,15 +92,23 @@ export class FrameClient {
     });
     ws.on('message', (data, isBinary) => {
       if (!isBinary) throw new Error('server sent a text message');
-      const frame = decodeFrame(new Uint8Array(data as Buffer), { maxFrameBytes: 64 * 1024 * 1024 });
-      this.frames.push(frame);
-      this.#waiters = this.#waiters.filter((w) => {
-        if (!w.match(frame)) return true;
-        w.resolve(frame);
-        return false;
-      });
+      const bytes = new Uint8Array(data as Buffer);
+      const batch = splitBatch(bytes, MAX_TEST_FRAME_BYTES);
+      this.messages++;
+      if (batch !== undefined) this.batches++;
+      for (const part of batch ?? [bytes])
+        this.#received(decodeFrame(part, { maxFrameBytes: MAX_TEST_FRAME_BYTES }));
     });
     ws.on('error', () => {});
+  }
+
+  #received(frame: Frame): void {
+    this.frames.push(frame);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.match(frame)) return true;
+      w.resolve(frame);
+      return false;
+    });
   }
 
   /** Opens a socket without sending anything. */
@@ -113,13 +126,18 @@ export class FrameClient {
   }
 
   /** Opens a socket and completes HELLO / WELCOME. */
-  static async connect(wsUrl: string, encoding: StateEncoding = 'msgpack'): Promise<FrameClient> {
+  static async connect(
+    wsUrl: string,
+    encoding: StateEncoding = 'msgpack',
+    options: { batches?: boolean } = {},
+  ): Promise<FrameClient> {
     const client = await FrameClient.open(wsUrl, encoding);
     client.send({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       clientId: 'test',
       stateEncoding: encoding,
+      ...(options.batches === true ? { batches: true } : {}),
     });
     await client.next((f) => f.type === 'welcome', 'WELCOME');
     return client;
@@ -127,6 +145,13 @@ export class FrameClient {
 
   send(frame: Frame): void {
     this.ws.send(encodeFrame(frame));
+  }
+
+  /** Sends `frames` (or, for malformed batches, already encoded frames) as one BATCH message. */
+  sendBatch(frames: readonly (Frame | Uint8Array)[]): void {
+    this.ws.send(
+      encodeBatch(frames.map((frame) => (frame instanceof Uint8Array ? frame : encodeFrame(frame)))),
+    );
   }
 
   sendRaw(bytes: Uint8Array | string): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
+import { FrameBatcher } from '../../codec/frame-batcher.js';
 import type {
   Frame,
   HelloFrame,
@@ -8,7 +9,7 @@ import type {
   SubscribeFrame,
 } from '../../codec/frame-types.js';
 import { PROTOCOL_VERSION } from '../../codec/frame-types.js';
-import { decodeFrame, encodeFrame } from '../../codec/frames.js';
+import { decodeFrame, encodeFrame, splitBatch } from '../../codec/frames.js';
 import { closeCodeForError, WS_CLOSE } from '../../codec/ws-protocol.js';
 import type { SbmpErrorCode } from '../../core/errors.js';
 import { SbmpError } from '../../core/errors.js';
@@ -38,6 +39,10 @@ type State = 'hello' | 'open' | 'draining' | 'closed';
  * frames), slow consumers and a HELLO refused while the server sheds load (ERROR `overloaded`,
  * close 1013), never for a refused publish.
  *
+ * A client that declares in HELLO that it reads batches gets the frames written in one turn as
+ * one BATCH message; BATCH messages from any client past HELLO are split and their frames
+ * handled in order, each as if it had come alone.
+ *
  * Every frame the connection writes (ACK, ERROR, PONG as well as SNAPSHOTS) counts against
  * `limits.sendHighWaterBytes`. Above it the connection stops reading the client's socket, so a
  * client that sends without reading its answers is held back by TCP itself instead of making
@@ -59,6 +64,7 @@ export class WsConnection implements StreamConnection {
   #state: State = 'hello';
   #encoding: StateEncoding = 'msgpack';
   #deliveries: WsDeliveries;
+  readonly #batcher: FrameBatcher;
   #helloTimer: NodeJS.Timeout | undefined;
   #badFrames = 0;
   /** True while the client's socket is not read because too many answered bytes are unsent. */
@@ -77,6 +83,7 @@ export class WsConnection implements StreamConnection {
     this.#closed = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
+    this.#batcher = new FrameBatcher((message, onSent) => this.#write(message, onSent));
     this.#deliveries = this.#makeDeliveries(this.#encoding);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
@@ -142,12 +149,7 @@ export class WsConnection implements StreamConnection {
             onSent();
             return;
           }
-          // Frames written in one turn (a run of ACKs, a batch of SNAPSHOTS) leave in one writev.
-          holdWritesForTurn(socketOf(this.#ws));
-          this.#ws.send(bytes, () => {
-            onSent();
-            this.#resumeReadingIfDrained();
-          });
+          this.#batcher.send(bytes, onSent);
           this.#pauseReadingIfFull();
         },
         slow: (subscription) => this.#slowConsumer(subscription),
@@ -164,6 +166,20 @@ export class WsConnection implements StreamConnection {
         connection: this.id,
       },
     );
+  }
+
+  /** Writes one WebSocket message: a frame, or a batch of them. */
+  #write(message: Uint8Array, onSent: (() => void) | undefined): void {
+    if (this.#state === 'closed') {
+      onSent?.();
+      return;
+    }
+    // Messages written in one turn (a run of ACKs, SNAPSHOTS of several subscriptions) leave in one writev.
+    holdWritesForTurn(socketOf(this.#ws));
+    this.#ws.send(message, () => {
+      onSent?.();
+      this.#resumeReadingIfDrained();
+    });
   }
 
   /** Called after each write is queued: the write is already counted in `bufferedBytes`. */
@@ -193,9 +209,32 @@ export class WsConnection implements StreamConnection {
       this.#close(WS_CLOSE.unsupportedData, 'text message');
       return;
     }
+    const bytes = toBytes(data);
+    if (this.#state !== 'hello') {
+      let batch: Uint8Array[] | undefined;
+      try {
+        batch = splitBatch(bytes, this.#ctx.limits.maxFrameBytes);
+      } catch (err) {
+        this.#badFrame(asSbmpError(err));
+        return;
+      }
+      if (batch !== undefined) {
+        for (const frame of batch) {
+          // A frame before this one may have closed the connection (too many bad frames).
+          if ((this.#state as State) === 'closed') return;
+          this.#onFrame(frame);
+        }
+        return;
+      }
+    }
+    this.#onFrame(bytes);
+  }
+
+  /** One frame, alone in its message or taken from a batch. */
+  #onFrame(bytes: Uint8Array): void {
     let frame: Frame;
     try {
-      frame = decodeFrame(toBytes(data), { maxFrameBytes: this.#ctx.limits.maxFrameBytes });
+      frame = decodeFrame(bytes, { maxFrameBytes: this.#ctx.limits.maxFrameBytes });
     } catch (err) {
       if (this.#state === 'hello') this.#fatal(asSbmpError(err));
       else this.#badFrame(asSbmpError(err));
@@ -275,7 +314,10 @@ export class WsConnection implements StreamConnection {
       maxInFlight: limits.maxInFlightPerConnection,
       revision: this.#ctx.hub.revision,
       storeEpoch: this.#ctx.store.epoch,
+      batches: true,
     });
+    // WELCOME itself went alone; what follows may share messages.
+    if (frame.batches === true) this.#batcher.enable(limits.maxFrameBytes);
   }
 
   #publish(frame: PublishFrame): void {
@@ -461,6 +503,8 @@ export class WsConnection implements StreamConnection {
 
   #close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
+    // What was written this turn (the ERROR or GOAWAY saying why) goes before the close frame.
+    this.#batcher.flush();
     this.#state = 'closed';
     // Nothing more is answered, so the peer's close frame may be read whatever is still unsent.
     this.#resumeReadingIfDrained();

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { BATCH_FRAME_MAX_BYTES, FrameBatcher } from '../../src/codec/frame-batcher.js';
+import type { Frame } from '../../src/codec/frame-types.js';
+import { decodeFrame, encodeBatch, encodeFrame, splitBatch } from '../../src/codec/frames.js';
+import { isSbmpError } from '../../src/internal.js';
+import * as arb from './frame-arbitraries.js';
+
+const ping = (nonce: number): Uint8Array => encodeFrame({ type: 'ping', nonce });
+
+/** The frames of one written message: a batch's frames, or the message itself. */
+function framesOf(message: Uint8Array): Frame[] {
+  return (splitBatch(message, message.length) ?? [message]).map((bytes) => decodeFrame(bytes));
+}
+
+function nonces(messages: readonly Uint8Array[]): number[] {
+  return messages.flatMap(framesOf).map((frame) => (frame.type === 'ping' ? frame.nonce : -1));
+}
+
+/** Resolves once the current turn's end-of-turn work (process.nextTick) has run. */
+const turnEnded = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('splitBatch', () => {
+  it('gives back the frames encodeBatch was given, in order, and leaves single frames alone', () => {
+    fc.assert(
+      fc.property(fc.array(arb.frame, { minLength: 1, maxLength: 8 }), (frames) => {
+        const encoded = frames.map((frame) => encodeFrame(frame));
+        for (const single of encoded) assert.equal(splitBatch(single, single.length), undefined);
+        const batch = encodeBatch(encoded);
+        const split = splitBatch(batch, batch.length);
+        assert.ok(split !== undefined);
+        assert.deepEqual(
+          split.map((bytes) => [...bytes]),
+          encoded.map((bytes) => [...bytes]),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('skips unknown fields of the batch and reads fields in any order', () => {
+    // An unknown top-level field (13) before the batch; an unknown field (2) inside it.
+    const bytes = new Uint8Array([
+      0x6a, 0x01, 0x00, 0x62, 0x08, 0x10, 0x05, 0x0a, 0x04, 0x42, 0x02, 0x08, 0x05,
+    ]);
+    const split = splitBatch(bytes, bytes.length);
+    assert.ok(split !== undefined);
+    assert.deepEqual(
+      split.map((frame) => decodeFrame(frame)),
+      [{ type: 'ping', nonce: 5 }],
+    );
+  });
+
+  it('refuses a batch longer than the frame limit with too_large', () => {
+    const batch = encodeBatch([ping(1), ping(2)]);
+    assert.throws(
+      () => splitBatch(batch, batch.length - 1),
+      (err: unknown) => isSbmpError(err, 'too_large'),
+    );
+    assert.equal(splitBatch(batch, batch.length)?.length, 2);
+  });
+
+  it('is refused by decodeFrame, which reads one frame', () => {
+    assert.throws(
+      () => decodeFrame(encodeBatch([ping(1)])),
+      (err: unknown) =>
+        isSbmpError(err, 'bad_frame') && /BATCH where one frame was expected/.test(err.message),
+    );
+  });
+});
+
+describe('FrameBatcher', () => {
+  function recorder(): { messages: Uint8Array[]; batcher: FrameBatcher; sent: (() => void)[] } {
+    const messages: Uint8Array[] = [];
+    const sent: (() => void)[] = [];
+    const batcher = new FrameBatcher((message, onSent) => {
+      messages.push(message);
+      if (onSent !== undefined) sent.push(onSent);
+    });
+    return { messages, batcher, sent };
+  }
+
+  it('writes every frame at once, as itself, until enabled', () => {
+    const { messages, batcher } = recorder();
+    batcher.send(ping(1));
+    batcher.send(ping(2));
+    assert.equal(messages.length, 2);
+    assert.equal(splitBatch(messages[0]!, 1024), undefined);
+    assert.deepEqual(nonces(messages), [1, 2]);
+  });
+
+  it('sends the frames of one turn, microtasks included, as one batch once the turn ends', async () => {
+    const { messages, batcher } = recorder();
+    batcher.enable(1024 * 1024);
+    batcher.send(ping(1));
+    batcher.send(ping(2));
+    await Promise.resolve();
+    batcher.send(ping(3));
+    assert.equal(messages.length, 0, 'nothing leaves before the turn ends');
+    await turnEnded();
+    assert.equal(messages.length, 1);
+    assert.ok(splitBatch(messages[0]!, 1024) !== undefined);
+    assert.deepEqual(nonces(messages), [1, 2, 3]);
+  });
+
+  it('sends a lone frame as itself', async () => {
+    const { messages, batcher } = recorder();
+    batcher.enable(1024 * 1024);
+    batcher.send(ping(7));
+    await turnEnded();
+    assert.equal(messages.length, 1);
+    assert.equal(splitBatch(messages[0]!, 1024), undefined);
+    assert.deepEqual(nonces(messages), [7]);
+  });
+
+  it('keeps the order when a large frame travels alone', async () => {
+    const { messages, batcher } = recorder();
+    batcher.enable(4 * 1024 * 1024);
+    const large = encodeFrame({
+      type: 'publish',
+      requestId: 9,
+      key: 'large',
+      state: new Uint8Array(BATCH_FRAME_MAX_BYTES + 1),
+    });
+    batcher.send(ping(1));
+    batcher.send(ping(2));
+    batcher.send(large);
+    batcher.send(ping(3));
+    await turnEnded();
+    assert.equal(messages.length, 3);
+    assert.equal(messages[1], large, 'the large frame is written as it is, not copied');
+    assert.deepEqual(
+      messages.flatMap(framesOf).map((frame) => (frame.type === 'ping' ? frame.nonce : frame.type)),
+      [1, 2, 'publish', 3],
+    );
+  });
+
+  it('keeps every message within the peer limit', async () => {
+    const { messages, batcher } = recorder();
+    batcher.enable(100);
+    for (let nonce = 1; nonce <= 60; nonce++) batcher.send(ping(nonce));
+    await turnEnded();
+    assert.ok(messages.length > 1);
+    for (const message of messages) assert.ok(message.length <= 100, `${message.length} bytes`);
+    assert.deepEqual(
+      nonces(messages),
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
+  });
+
+  it('reports each frame sent once the message holding it is', async () => {
+    const { batcher, sent } = recorder();
+    batcher.enable(1024 * 1024);
+    const reported: number[] = [];
+    for (let nonce = 1; nonce <= 3; nonce++) batcher.send(ping(nonce), () => reported.push(nonce));
+    await turnEnded();
+    assert.equal(sent.length, 1);
+    assert.deepEqual(reported, []);
+    sent[0]!();
+    assert.deepEqual(reported, [1, 2, 3]);
+  });
+
+  it('flush writes what is pending at once', () => {
+    const { messages, batcher } = recorder();
+    batcher.enable(1024 * 1024);
+    batcher.send(ping(1));
+    batcher.send(ping(2));
+    batcher.flush();
+    assert.equal(messages.length, 1);
+    assert.deepEqual(nonces(messages), [1, 2]);
+    batcher.flush();
+    assert.equal(messages.length, 1, 'nothing left to write');
+  });
+});
