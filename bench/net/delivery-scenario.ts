@@ -1,6 +1,7 @@
 import type { Row } from '../lib/report.js';
 import type { DeliveryPlan } from './delivery.js';
 import { measureDelivery } from './delivery.js';
+import type { MetricSpec } from './rows.js';
 import { comparedRows, measuredOf } from './rows.js';
 import type { SubjectKind } from './subjects.js';
 import { measureEachSubject } from './subjects.js';
@@ -12,6 +13,8 @@ export interface DeliveryScenarioSpec {
   readonly scenario: string;
   readonly plan: DeliveryPlan;
   readonly subjects?: readonly SubjectKind[];
+  /** The goal SBMP's deliveries per second are held to. */
+  readonly deliveredGoal?: MetricSpec['goal'];
 }
 
 /** Measures every subject with `measureDelivery` and returns the delivered, published and undelivered rows. */
@@ -28,7 +31,13 @@ export async function runDeliveryScenario(spec: DeliveryScenarioSpec): Promise<R
   const base = { scenario: spec.scenario };
   return [
     ...comparedRows(
-      { ...base, metric: 'delivered/s', unit: 'msg/s', better: 'higher' },
+      {
+        ...base,
+        metric: 'delivered/s',
+        unit: 'msg/s',
+        better: 'higher',
+        ...(spec.deliveredGoal === undefined ? {} : { goal: spec.deliveredGoal }),
+      },
       measuredOf(results, (d) => d.delivered),
     ),
     ...comparedRows(

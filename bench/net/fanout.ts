@@ -1,5 +1,9 @@
 import type { Scenario } from '../lib/scenario.js';
 import { runDeliveryScenario } from './delivery-scenario.js';
+import { peerGoal } from './rows.js';
+import { SUBJECT_LABELS } from './subjects.js';
+
+const GOAL_DELIVERIES_PER_SECOND = 1_000_000;
 
 /**
  * One publisher, 100 subscribers (each its own connection, all in the bench process), 256-byte
@@ -16,6 +20,10 @@ export const fanoutScenario: Scenario = {
     runDeliveryScenario({
       scenario: 'fanout-1-100',
       subjects: ['sbmp', 'ws-relay', 'nats', 'redis'],
+      deliveredGoal: peerGoal(
+        `>= ${GOAL_DELIVERIES_PER_SECOND.toLocaleString('en-US')}/s and >= 4x ws relay`,
+        (sbmp, peer) => sbmp >= GOAL_DELIVERIES_PER_SECOND && sbmp >= 4 * peer(SUBJECT_LABELS['ws-relay']),
+      ),
       plan: {
         subscribers: 100,
         count: 1000,

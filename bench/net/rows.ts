@@ -52,6 +52,23 @@ export function comparedRows(spec: MetricSpec, measured: readonly Measured[]): R
   return rows;
 }
 
+/** A goal relative to named peers: met only when every peer it names was measured. */
+export function peerGoal(
+  text: string,
+  test: (sbmp: number, peer: (label: string) => number) => boolean,
+): NonNullable<MetricSpec['goal']> {
+  return (sbmp, peers) => {
+    let complete = true;
+    const peer = (label: string): number => {
+      const figure = peers.get(label);
+      if (figure === undefined) complete = false;
+      return figure?.median ?? Number.NaN;
+    };
+    const met = test(sbmp.median, peer);
+    return { text, met: complete && met };
+  };
+}
+
 export const NO_FIGURE: Figure = Object.freeze({ median: 0, min: 0, max: 0, runs: 0 });
 
 /**

@@ -1,5 +1,7 @@
 import type { Scenario } from '../lib/scenario.js';
 import { runDeliveryScenario } from './delivery-scenario.js';
+import { peerGoal } from './rows.js';
+import { SUBJECT_LABELS } from './subjects.js';
 
 /**
  * One publisher, one subscriber, 256-byte messages as fast as a 1,024-message in-flight window
@@ -13,6 +15,10 @@ export const throughputScenario: Scenario = {
   run: () =>
     runDeliveryScenario({
       scenario: 'throughput-1-1',
+      deliveredGoal: peerGoal(
+        '>= 1x NATS core and >= 4x Redis',
+        (sbmp, peer) => sbmp >= peer(SUBJECT_LABELS.nats) && sbmp >= 4 * peer(SUBJECT_LABELS.redis),
+      ),
       plan: {
         subscribers: 1,
         count: 200_000,
