@@ -33,6 +33,8 @@ export class Connection {
   readonly welcome: WelcomeFrame;
   readonly #transport: Transport;
   readonly #batcher: FrameBatcher;
+  /** Largest message accepted from the server, and sent to it: the limit its WELCOME states. */
+  readonly #maxFrameBytes: number;
   readonly #onClose: (error: SbmpError) => void;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -43,10 +45,11 @@ export class Connection {
     this.welcome = welcome;
     this.#transport = transport;
     this.#onClose = onClose;
+    this.#maxFrameBytes = welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES;
     this.#batcher = new FrameBatcher((message) => {
       if (!this.#closed) transport.send(message);
     });
-    if (welcome.batches === true) this.#batcher.enable(welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES);
+    if (welcome.batches === true) this.#batcher.enable(this.#maxFrameBytes);
   }
 
   /** Opens the transport and performs the HELLO/WELCOME handshake, within `connectTimeoutMs`. */
@@ -133,29 +136,28 @@ export class Connection {
     // Once closing, later frames are dropped: applying them after a frame was lost (e.g. one
     // that could not be decoded) would move the resume point past the lost one.
     if (this.#closed || this.#closeReason !== undefined) return;
-    const maxFrameBytes = this.welcome.maxFrameBytes || PRE_WELCOME_MAX_FRAME_BYTES;
     let batch: Uint8Array[] | undefined;
     try {
-      batch = splitBatch(bytes, maxFrameBytes);
+      batch = splitBatch(bytes, this.#maxFrameBytes);
     } catch (cause) {
       this.#undecodable(cause);
       return;
     }
     if (batch === undefined) {
-      this.#receiveFrame(bytes, maxFrameBytes, onFrame);
+      this.#receiveFrame(bytes, onFrame);
       return;
     }
     for (const frame of batch) {
       // A frame before this one may have failed, and closing drops the rest (see above).
       if (this.#closeReason !== undefined) return;
-      this.#receiveFrame(frame, maxFrameBytes, onFrame);
+      this.#receiveFrame(frame, onFrame);
     }
   }
 
-  #receiveFrame(bytes: Uint8Array, maxFrameBytes: number, onFrame: (frame: Frame) => void): void {
+  #receiveFrame(bytes: Uint8Array, onFrame: (frame: Frame) => void): void {
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, { maxFrameBytes });
+      frame = decodeFrame(bytes, { maxFrameBytes: this.#maxFrameBytes });
     } catch (cause) {
       this.#undecodable(cause);
       return;

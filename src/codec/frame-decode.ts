@@ -73,8 +73,8 @@ function decodeBody(type: FrameType, r: ProtoReader): Frame {
  * (with a message naming the field and byte offset) for anything malformed: a truncated varint,
  * a wrong wire type, a length past the end, an unknown frame type, a missing required field, an
  * integer above 2^53-1, an unknown enum value, invalid UTF-8, a BATCH (split those with
- * `splitBatch` first). Unknown fields inside a known message are skipped. Work is linear in the input, and nothing is allocated from an unchecked
- * length.
+ * `splitBatch` first). Unknown fields inside a known message are skipped. Work is linear in the
+ * input, and nothing is allocated from an unchecked length.
  *
  * Ownership: `state` fields are views into `bytes`, not copies. They stay valid as long as the
  * caller does not reuse or change `bytes`; copy them to keep them beyond that.

@@ -9,7 +9,7 @@
  * - `encodeBatch` / `splitBatch`: several encoded frames in one message, for peers that read
  *   batches (`FrameBatcher` sends them).
  */
-export { batchEntryBytes, batchMessageBytes, encodeBatch, splitBatch } from './batch.js';
+export { encodeBatch, splitBatch } from './batch.js';
 export type { DecodeFrameOptions } from './frame-decode.js';
 export { decodeFrame, decodeSnapshotEntry, MAX_FRAME_BYTES_DEFAULT } from './frame-decode.js';
 export type { SnapshotsHeader } from './frame-encode.js';
