@@ -110,12 +110,14 @@ export type { MemoryStoreOptions } from './store/memory.js';
 export { MemoryStore } from './store/memory.js';
 export type { OpenStoreOptions, StoreSpec } from './store/open.js';
 export { DEFAULT_LMDB_PATH, openStore, parseStoreSpec } from './store/open.js';
+export { putVia } from './store/put-via.js';
 export type {
   CompactOutcome,
   ListOptions,
   ListPage,
   PutOptions,
   PutOutcome,
+  PutReceiver,
   RetentionPolicy,
   SnapshotInput,
   Store,

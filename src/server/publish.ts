@@ -1,5 +1,6 @@
 import { isSbmpError, SbmpError } from '../core/errors.js';
-import type { PutOptions, PutOutcome, SnapshotInput, Store } from '../store/types.js';
+import { promisePut, putVia, settleInto } from '../store/put-via.js';
+import type { PutOptions, PutOutcome, PutReceiver, SnapshotInput, Store } from '../store/types.js';
 import type { PublishOutcome, ServerMetrics } from './metrics.js';
 import type { CounterCell, HistogramCell } from './observability/local-metrics.js';
 import type { PublishOrigin } from './observability/publish-observer.js';
@@ -14,6 +15,17 @@ const PUBLISH_OUTCOMES: readonly PublishOutcome[] = ['applied', 'duplicate', 'co
 interface TransportCells {
   readonly results: Record<PublishOutcome, CounterCell>;
   readonly seconds: HistogramCell;
+}
+
+/** One publish awaiting the store: what to count and log, and who gets the result. */
+interface PublishCall {
+  readonly cells: TransportCells;
+  readonly started: number;
+  readonly input: SnapshotInput;
+  readonly transport: PublishTransport;
+  readonly unobserved: PublishOrigin | undefined;
+  readonly receiver: PutReceiver<unknown>;
+  readonly context: unknown;
 }
 
 /** The admission check a publish passes first (the memory watermark; see `ServerGuards`). */
@@ -37,6 +49,20 @@ export class Publisher {
   readonly #cells = new Map<PublishTransport, TransportCells>();
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
+  /** Receives every store put of `#publishTo`; made once rather than a promise and reactions per publish. */
+  readonly #storeReceiver: PutReceiver<PublishCall> = {
+    putDone: (outcome: PutOutcome, call: PublishCall) => {
+      call.cells.results[outcome.result].inc();
+      if (outcome.result === 'stale') this.#metrics.staleOnPublish.inc();
+      this.#settled(call.cells, call.started);
+      call.receiver.putDone(outcome, call.context);
+    },
+    putFailed: (err: unknown, call: PublishCall) => {
+      this.#failed(call.cells, call.started);
+      logPublishFault(call.input, call.transport, call.unobserved, call.started, err);
+      call.receiver.putFailed(asSbmpError(err), call.context);
+    },
+  };
 
   constructor(store: Store, metrics: ServerMetrics, rateLimiter: RateLimiter, admission?: PublishAdmission) {
     this.#store = store;
@@ -60,47 +86,68 @@ export class Publisher {
   ): Promise<PutOutcome> {
     if (observationNeeded(origin)) {
       return observePublish(input, transport, origin, (traced) =>
-        this.#publish(traced, options, identity, transport, undefined),
+        promisePut((receiver, settlers) =>
+          this.#publishTo(traced, options, identity, transport, undefined, receiver, settlers),
+        ),
       );
     }
-    return this.#publish(input, options, identity, transport, origin);
+    return promisePut((receiver, settlers) =>
+      this.#publishTo(input, options, identity, transport, origin, receiver, settlers),
+    );
+  }
+
+  /**
+   * `publish`, with the outcome or the `SbmpError` handed to `receiver` instead of a promise:
+   * the WebSocket path, one publish per frame. May call `receiver` before returning.
+   */
+  publishTo<C>(
+    input: SnapshotInput,
+    options: PutOptions | undefined,
+    identity: string,
+    transport: PublishTransport,
+    origin: PublishOrigin | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    if (observationNeeded(origin)) {
+      settleInto(this.publish(input, options, identity, transport, origin), receiver, context);
+      return;
+    }
+    this.#publishTo(input, options, identity, transport, origin, receiver, context);
   }
 
   /** `unobserved`: the origin to log a server fault for, when no `observePublish` wraps this call. */
-  #publish(
+  #publishTo<C>(
     input: SnapshotInput,
     options: PutOptions | undefined,
     identity: string,
     transport: PublishTransport,
     unobserved: PublishOrigin | undefined,
-  ): Promise<PutOutcome> {
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
     const cells = this.#cellsOf(transport);
     const started = performance.now();
     this.#inFlight++;
-    let pending: Promise<PutOutcome>;
     try {
       this.#admission?.admitPublish();
       this.#rateLimiter.take(identity);
-      pending = this.#store.put(input, options);
     } catch (err) {
       this.#failed(cells, started);
       logPublishFault(input, transport, unobserved, started, err);
-      return Promise.reject(asSbmpError(err));
+      receiver.putFailed(asSbmpError(err), context);
+      return;
     }
-    // One reaction on the store's promise instead of an async frame: this runs per publish.
-    return pending.then(
-      (outcome) => {
-        cells.results[outcome.result].inc();
-        if (outcome.result === 'stale') this.#metrics.staleOnPublish.inc();
-        this.#settled(cells, started);
-        return outcome;
-      },
-      (err: unknown) => {
-        this.#failed(cells, started);
-        logPublishFault(input, transport, unobserved, started, err);
-        throw asSbmpError(err);
-      },
-    );
+    const call: PublishCall = {
+      cells,
+      started,
+      input,
+      transport,
+      unobserved,
+      receiver: receiver as PutReceiver<unknown>,
+      context,
+    };
+    putVia(this.#store, input, options, this.#storeReceiver, call);
   }
 
   #failed(cells: TransportCells, started: number): void {

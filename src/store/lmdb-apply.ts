@@ -4,15 +4,15 @@ import type { LmdbEnv } from './lmdb-env.js';
 import { storeError } from './lmdb-env.js';
 import type { RecordHead, StoredRecord } from './lmdb-record.js';
 import { decodeRecord, decodeRecordState, encodeRecordTransient, readRecordHead } from './lmdb-record.js';
-import type { PutOutcome } from './types.js';
+import type { PutOutcome, PutReceiver } from './types.js';
 import type { PreparedPut } from './validate.js';
 import { decidePut, toStoredSnapshot } from './validate.js';
 
 /** A put waiting for its write transaction, then for the commit. */
 export interface PendingPut {
   readonly prepared: PreparedPut;
-  readonly resolve: (outcome: PutOutcome) => void;
-  readonly reject: (err: unknown) => void;
+  readonly receiver: PutReceiver<unknown>;
+  readonly context: unknown;
   outcome?: PutOutcome;
   error?: unknown;
   /** Set when applied: what watchers receive once the batch is committed. */

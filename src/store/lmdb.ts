@@ -13,6 +13,7 @@ import { checkDataFile } from './lmdb-file-check.js';
 import { decodeRecord, recordToSnapshot } from './lmdb-record.js';
 import { loadRevisionLog } from './lmdb-revision-index.js';
 import { verifyInChildProcess } from './lmdb-verify.js';
+import { promisePut } from './put-via.js';
 import type { ResolvedRetention } from './retention.js';
 import { DEFAULT_MAX_REVISIONS, DEFAULT_TOMBSTONE_MS, resolveRetention } from './retention.js';
 import type { RevisionLog } from './revision-log.js';
@@ -22,6 +23,7 @@ import type {
   ListPage,
   PutOptions,
   PutOutcome,
+  PutReceiver,
   RetentionPolicy,
   SnapshotInput,
   Store,
@@ -29,7 +31,7 @@ import type {
   Watch,
   WatchOptions,
 } from './types.js';
-import type { InputDefaults } from './validate.js';
+import type { InputDefaults, PreparedPut } from './validate.js';
 import { DEFAULT_MAX_STATE_BYTES, preparePut } from './validate.js';
 import type { IndexPage } from './watch-hub.js';
 import { WatchHub } from './watch-hub.js';
@@ -165,13 +167,25 @@ export class LmdbStore implements Store {
   }
 
   put(input: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
+    return promisePut((receiver, settlers) => this.putTo(input, options, receiver, settlers));
+  }
+
+  /** Calls `receiver` once the put's transaction has committed (or failed). */
+  putTo<C>(
+    input: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    let prepared: PreparedPut;
     try {
       this.#checkOpen();
-      const prepared = preparePut(input, options, this.#inputDefaults);
-      return new Promise((resolve, reject) => this.#enqueue({ prepared, resolve, reject }));
+      prepared = preparePut(input, options, this.#inputDefaults);
     } catch (err) {
-      return Promise.reject(err);
+      receiver.putFailed(err, context);
+      return;
     }
+    this.#enqueue({ prepared, receiver: receiver as PutReceiver<unknown>, context });
   }
 
   async get(key: string): Promise<StoredSnapshot | undefined> {
@@ -311,8 +325,8 @@ export class LmdbStore implements Store {
       this.#hub.publish(freezeSnapshot(applied));
     }
     for (const put of batch.puts) {
-      if (put.error !== undefined) put.reject(put.error);
-      else put.resolve(put.outcome!);
+      if (put.error !== undefined) put.receiver.putFailed(put.error, put.context);
+      else put.receiver.putDone(put.outcome!, put.context);
     }
   }
 
@@ -324,7 +338,7 @@ export class LmdbStore implements Store {
             cause: batch.failure,
             details: { file: this.file },
           });
-    for (const put of batch.puts) put.reject(error);
+    for (const put of batch.puts) put.receiver.putFailed(error, put.context);
   }
 
   /**

@@ -3,6 +3,7 @@ import { validateKey } from '../core/key.js';
 import type { StoredSnapshot } from '../core/snapshot.js';
 import { freezeSnapshot, sameContent } from '../core/snapshot.js';
 import { encodeListCursor, listStartIndex, validateListLimit, validatePrefix } from './list-page.js';
+import { putByPromise } from './put-via.js';
 import type { ResolvedRetention } from './retention.js';
 import {
   DEFAULT_MAX_REVISIONS,
@@ -17,6 +18,7 @@ import type {
   ListPage,
   PutOptions,
   PutOutcome,
+  PutReceiver,
   RetentionPolicy,
   SnapshotInput,
   Store,
@@ -95,6 +97,34 @@ export class MemoryStore implements Store {
   }
 
   async put(input: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
+    return this.#apply(input, options);
+  }
+
+  /**
+   * Calls `receiver` before returning: a memory put is applied synchronously. A subclass that
+   * overrides `put` has its `put` called instead, so the override sees every put.
+   */
+  putTo<C>(
+    input: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    if (this.put !== MemoryStore.prototype.put) {
+      putByPromise(this, input, options, receiver, context);
+      return;
+    }
+    let outcome: PutOutcome;
+    try {
+      outcome = this.#apply(input, options);
+    } catch (err) {
+      receiver.putFailed(err, context);
+      return;
+    }
+    receiver.putDone(outcome, context);
+  }
+
+  #apply(input: SnapshotInput, options: PutOptions | undefined): PutOutcome {
     this.#checkOpen();
     const prepared = preparePut(input, options, this.#inputDefaults);
     const current = this.#entries.get(prepared.key)?.snapshot;

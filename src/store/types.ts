@@ -29,6 +29,16 @@ export interface PutOutcome {
   readonly revision: number;
 }
 
+/**
+ * Receives the result of `Store.putTo`: exactly one of the two calls, once. `context` is what
+ * the caller passed to `putTo`, so one receiver serves every put without a closure per put.
+ */
+export interface PutReceiver<C> {
+  putDone(outcome: PutOutcome, context: C): void;
+  /** Everything `put` would reject with: bad input, a closed store, a failed write. */
+  putFailed(err: unknown, context: C): void;
+}
+
 export interface ListOptions {
   /** Opaque; from the previous page's `cursor`. */
   readonly cursor?: string;
@@ -130,6 +140,18 @@ export interface Store {
   readonly epoch: string;
   /** Applies `snapshot` under the apply rules. Resolves only once the outcome is durable (for durable stores). */
   put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome>;
+  /**
+   * Optional: `put`, with the result handed to `receiver` instead of a promise, for callers on
+   * the hot path (every WebSocket publish), where a promise and its reactions per layer were the
+   * largest share of the server's allocation per publish. Never throws; may call `receiver`
+   * before returning. Call it through `putVia`, which falls back to `put` for stores without it.
+   */
+  putTo?<C>(
+    snapshot: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void;
   /** The current snapshot of `key`, tombstones included (`deleted: true`), or undefined. */
   get(key: string): Promise<StoredSnapshot | undefined>;
   /** Keys starting with `prefix`, in key order. */

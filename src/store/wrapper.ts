@@ -1,10 +1,12 @@
 import type { StoredSnapshot } from '../core/snapshot.js';
+import { putByPromise } from './put-via.js';
 import type {
   CompactOutcome,
   ListOptions,
   ListPage,
   PutOptions,
   PutOutcome,
+  PutReceiver,
   RetentionPolicy,
   SnapshotInput,
   Store,
@@ -32,9 +34,10 @@ const COMPACT: StoreCall<RetentionPolicy | undefined, undefined, CompactOutcome>
   store.compact(retention);
 
 /**
- * A Store around another one: `put`, `get`, `list` and `compact` go through `around`, and the
- * rest (`kind`, `capabilities`, `epoch`, `watch`, `currentRevision`, `close`) passes straight
- * to the inner store: a watch is long-lived, and the others do no I/O worth intercepting.
+ * A Store around another one: `put`, `get`, `list` and `compact` go through `around` (and
+ * `putTo` through `put`, unless the wrapper overrides it), and the rest (`kind`,
+ * `capabilities`, `epoch`, `watch`, `currentRevision`, `close`) passes straight to the inner
+ * store: a watch is long-lived, and the others do no I/O worth intercepting.
  */
 export abstract class StoreWrapper implements Store {
   protected readonly inner: Store;
@@ -69,6 +72,16 @@ export abstract class StoreWrapper implements Store {
 
   put(snapshot: SnapshotInput, options?: PutOptions): Promise<PutOutcome> {
     return this.around('put', PUT, snapshot, options);
+  }
+
+  /** `put` with its promise settled into `receiver`; a wrapper on the hot path overrides it without the promise. */
+  putTo<C>(
+    snapshot: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    putByPromise(this, snapshot, options, receiver, context);
   }
 
   get(key: string): Promise<StoredSnapshot | undefined> {

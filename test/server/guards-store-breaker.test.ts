@@ -245,6 +245,29 @@ describe('guardStore', () => {
     assert.deepEqual(store.breakerFigures(), { state: 'closed', opens: 1, rejected: 24, failures: 3 });
   });
 
+  test('putTo, the publish path, is guarded as put is: counted, opened, refused fast, closed by a probe', async () => {
+    assert.equal(typeof store.putTo, 'function');
+    const putTo = (snapshot: SnapshotInput) =>
+      new Promise<PutOutcome>((resolve, reject) =>
+        store.putTo!(snapshot, undefined, { putDone: resolve, putFailed: reject }, undefined),
+      );
+    assert.equal((await putTo({ key: 'p/1', version: 1, state: 1 })).result, 'applied');
+    await rejectsCode(putTo({ key: 'bad//key', state: 1 }), 'bad_key');
+    assert.equal(store.breakerFigures().failures, 0, "the caller's error is not a store failure");
+    backing.failing = true;
+    for (let i = 0; i < 3; i++) await rejectsEio(putTo({ key: 'p/1', version: 2, state: 2 }));
+    assert.equal(store.breakerState, 'open');
+    const calls = backing.calls;
+    backing.failing = false;
+    await refusedFast(putTo({ key: 'p/1', version: 2, state: 2 }), 'open');
+    assert.equal(backing.calls, calls, 'an open circuit does not touch the store');
+    mock.timers.tick(HALF_OPEN_AFTER_MS);
+    assert.equal((await putTo({ key: 'p/1', version: 2, state: 2 })).result, 'applied');
+    assert.equal(store.breakerState, 'closed');
+    assert.equal((await backing.inner.get('p/1'))?.version, 2);
+    assert.deepEqual(store.breakerFigures(), { state: 'closed', opens: 1, rejected: 1, failures: 3 });
+  });
+
   test('while the probe is in flight other calls fail fast instead of queueing', async () => {
     backing.failing = true;
     for (let i = 0; i < 3; i++) await rejectsEio(store.get('k'));

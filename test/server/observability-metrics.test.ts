@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import type { AckFrame } from '../../src/codec/frame-types.js';
 import { ObjectPool } from '../../src/pool/object-pool.js';
 import { PoolRegistry } from '../../src/pool/registry.js';
 import type { SbmpServer } from '../../src/server/server.js';
@@ -149,6 +150,9 @@ before(async () => {
       });
     assert.equal((await put(5)).status, 200);
     assert.equal((await put(3)).status, 409);
+    // The WebSocket publish path (the store's callback put, not its promise) counts the same way.
+    assert.equal(((await ws.publish('m/w', 1, { version: 2 })) as AckFrame).result, 'applied');
+    assert.equal(((await ws.publish('m/w', 1, { version: 1 })) as AckFrame).result, 'stale');
     assert.equal((await rawRequest(`${server.url}/sbmp/v3/state/m/k`)).status, 200);
     await ws.next((f) => f.type === 'snapshots' && f.entries.some((e) => e.version === 5), 'delivery');
     text = await (await fetch(`${server.url}/metrics`)).text();
@@ -181,13 +185,16 @@ describe('/metrics', () => {
   test('the traffic shows in the figures', () => {
     assert.equal(sampleValue(families, 'sbmp_publishes_total', { result: 'applied', transport: 'http' }), 1);
     assert.equal(sampleValue(families, 'sbmp_publishes_total', { result: 'stale', transport: 'http' }), 1);
-    assert.equal(sampleValue(families, 'sbmp_stale_rejections_total', { where: 'publish' }), 1);
+    assert.equal(sampleValue(families, 'sbmp_publishes_total', { result: 'applied', transport: 'ws' }), 1);
+    assert.equal(sampleValue(families, 'sbmp_publishes_total', { result: 'stale', transport: 'ws' }), 1);
+    assert.equal(sampleValue(families, 'sbmp_stale_rejections_total', { where: 'publish' }), 2);
     assert.ok(sampleValue(families, 'sbmp_deliveries_total', { transport: 'ws' }) >= 1);
     assert.ok(sampleValue(families, 'sbmp_publish_to_delivery_seconds_count', {}) >= 1);
     assert.equal(sampleValue(families, 'sbmp_publish_seconds_count', { transport: 'http' }), 2);
+    assert.equal(sampleValue(families, 'sbmp_publish_seconds_count', { transport: 'ws' }), 2);
     assert.equal(
       sampleValue(families, 'sbmp_store_operation_seconds_count', { operation: 'put', outcome: 'ok' }),
-      2,
+      4,
     );
     assert.equal(
       sampleValue(families, 'sbmp_store_operation_seconds_count', { operation: 'get', outcome: 'ok' }),

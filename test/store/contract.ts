@@ -6,7 +6,7 @@ import { inputContract } from './contract-input.js';
 import { readContract } from './contract-read.js';
 import { watchContract } from './contract-watch.js';
 import type { ContractStoreOptions, StoreFactory } from './helpers.js';
-import { listeningFactory } from './helpers.js';
+import { listeningFactory, putToFactory } from './helpers.js';
 
 export type { ContractStoreOptions, StoreFactory } from './helpers.js';
 
@@ -34,5 +34,11 @@ export function runStoreContract(factory: StoreFactory): void {
     watchContract(tracked);
     watchContract(listeningFactory(tracked), { title: 'watch, listened to', listening: true });
     concurrencyContract(tracked);
+    describe('puts through putTo', () => {
+      const byCallback = putToFactory(tracked);
+      applyContract(byCallback);
+      inputContract(byCallback);
+      concurrencyContract(byCallback);
+    });
   });
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import type { Store, StoredSnapshot, Watch, WatchEvent } from '../../src/index.js';
 import { isSbmpError } from '../../src/index.js';
-import type { RetentionPolicy, WatchOptions } from '../../src/store/types.js';
+import type {
+  PutOptions,
+  PutOutcome,
+  PutReceiver,
+  RetentionPolicy,
+  SnapshotInput,
+  WatchOptions,
+} from '../../src/store/types.js';
 
 /** Options every store implementation accepts, so the contract suite can set limits and time. */
 export interface ContractStoreOptions {
@@ -123,6 +130,52 @@ export function listeningFactory(factory: StoreFactory): StoreFactory {
     },
   };
 }
+
+/**
+ * The stores of `factory` with `put` going through `putTo` (which every built-in store has),
+ * so the contract's put tests check the callback path too. The receiver is asserted to be
+ * called exactly once.
+ */
+export function putToFactory(factory: StoreFactory): StoreFactory {
+  return {
+    name: `${factory.name} (puts through putTo)`,
+    async create(options?: ContractStoreOptions) {
+      const store = await factory.create(options);
+      assert.equal(typeof store.putTo, 'function', `${factory.name} has putTo`);
+      return new Proxy(store, {
+        get(target, prop) {
+          if (prop === 'put') {
+            return (snapshot: SnapshotInput, putOptions?: PutOptions) =>
+              new Promise<PutOutcome>((resolve, reject) => {
+                let calls = 0;
+                const once = () => assert.equal(++calls, 1, 'the receiver is called once');
+                target.putTo!(snapshot, putOptions, RECEIVER, { resolve, reject, once });
+              });
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+interface Settle {
+  resolve(outcome: PutOutcome): void;
+  reject(err: unknown): void;
+  once(): void;
+}
+
+const RECEIVER: PutReceiver<Settle> = {
+  putDone(outcome, settle) {
+    settle.once();
+    settle.resolve(outcome);
+  },
+  putFailed(err, settle) {
+    settle.once();
+    settle.reject(err);
+  },
+};
 
 /** A watch whose iterator is fed by `watch.listen`; stopping it (or the store closing) drops what is queued, as iterating does. */
 function iterateByListening(watch: Watch): Watch {

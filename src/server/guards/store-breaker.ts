@@ -8,7 +8,8 @@ import {
   SamplingBreaker,
 } from 'cockatiel';
 import { isSbmpError, SbmpError } from '../../core/errors.js';
-import type { Store } from '../../store/types.js';
+import { putByPromise, putVia } from '../../store/put-via.js';
+import type { PutOptions, PutOutcome, PutReceiver, SnapshotInput, Store } from '../../store/types.js';
 import type { StoreCall, StoreRequest } from '../../store/wrapper.js';
 import { StoreWrapper } from '../../store/wrapper.js';
 import { badOption, checkFraction, checkInteger, checkPositive } from './options.js';
@@ -93,6 +94,12 @@ export function guardStore(store: Store, options: StoreBreakerOptions = {}): Gua
   return new BreakerStore(store, options);
 }
 
+/** One `putTo` let through a closed circuit: who gets its result. */
+interface GuardedPut {
+  readonly receiver: PutReceiver<unknown>;
+  readonly context: unknown;
+}
+
 class BreakerStore extends StoreWrapper implements GuardedStore {
   readonly #policy: CircuitBreakerPolicy;
   readonly #breaker: IBreaker;
@@ -101,6 +108,17 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
   #opens = 0;
   #rejected = 0;
   #failures = 0;
+  /** The receiver of every `putTo` let through a closed circuit; made once, not per put. */
+  readonly #closedPut: PutReceiver<GuardedPut> = {
+    putDone: (outcome: PutOutcome, put: GuardedPut) => {
+      this.#breaker.success(CircuitState.Closed);
+      put.receiver.putDone(outcome, put.context);
+    },
+    putFailed: (err: unknown, put: GuardedPut) => {
+      if (!isStoreFailure(err)) put.receiver.putFailed(err, put.context);
+      else this.#countFailure(err).then(() => put.receiver.putFailed(err, put.context));
+    },
+  };
 
   constructor(store: Store, options: StoreBreakerOptions) {
     if (store === null || typeof store !== 'object' || typeof store.put !== 'function') {
@@ -147,6 +165,21 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
     };
   }
 
+  /** As `put`; while the circuit is closed, without a promise (see `#closed`). */
+  override putTo<C>(
+    snapshot: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    if (this.#policy.state !== CircuitState.Closed) {
+      putByPromise(this, snapshot, options, receiver, context);
+      return;
+    }
+    const put: GuardedPut = { receiver: receiver as PutReceiver<unknown>, context };
+    putVia(this.inner, snapshot, options, this.#closedPut, put);
+  }
+
   protected override around<A, B, T>(
     _request: StoreRequest,
     call: StoreCall<A, B, T>,
@@ -175,10 +208,20 @@ class BreakerStore extends StoreWrapper implements GuardedStore {
 
   async #closedFailure<T>(err: unknown): Promise<T> {
     if (!isStoreFailure(err)) throw err;
-    // The policy rethrows `err` once counted, or refuses the replay when the circuit opened
-    // meanwhile (another call's failure); either way this call failed for its own reason.
-    await this.#policy.execute(() => Promise.reject(err)).catch(() => undefined);
+    await this.#countFailure(err);
     throw err;
+  }
+
+  /** Hands a store failure of a call made while closed to the policy, which counts it. */
+  #countFailure(err: unknown): Promise<void> {
+    // The policy rethrows `err` once counted, or refuses the replay when the circuit opened
+    // meanwhile (another call's failure); either way the call failed for its own reason.
+    return this.#policy
+      .execute(() => Promise.reject(err))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   }
 
   async #guarded<T>(call: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { Store } from '../../store/types.js';
+import { putVia } from '../../store/put-via.js';
+import type { PutOptions, PutOutcome, PutReceiver, SnapshotInput, Store } from '../../store/types.js';
 import type { StoreCall, StoreRequest } from '../../store/wrapper.js';
 import { StoreWrapper } from '../../store/wrapper.js';
 import type { HistogramCell } from './local-metrics.js';
@@ -33,6 +34,25 @@ export function timeStore(store: Store, histogram: StoreOperationHistogram): Sto
   return new TimedStore(store, histogram);
 }
 
+/** One timed `putTo`: what its result is reported to, and when it started. */
+interface TimedPut {
+  readonly cells: Record<StoreCallOutcome, HistogramCell>;
+  readonly started: number;
+  readonly receiver: PutReceiver<unknown>;
+  readonly context: unknown;
+}
+
+const TIME_PUT: PutReceiver<TimedPut> = {
+  putDone(outcome: PutOutcome, put: TimedPut): void {
+    put.cells.ok.observe((performance.now() - put.started) / 1000);
+    put.receiver.putDone(outcome, put.context);
+  },
+  putFailed(err: unknown, put: TimedPut): void {
+    put.cells.error.observe((performance.now() - put.started) / 1000);
+    put.receiver.putFailed(err, put.context);
+  },
+};
+
 class TimedStore extends StoreWrapper {
   readonly #histogram: StoreOperationHistogram;
   /** Cells by operation, then outcome, resolved on first use. */
@@ -53,6 +73,22 @@ class TimedStore extends StoreWrapper {
       this.#cells.set(operation, cells);
     }
     return cells;
+  }
+
+  /** Timed like `put`, with one small record per call instead of a promise and two closures. */
+  override putTo<C>(
+    snapshot: SnapshotInput,
+    options: PutOptions | undefined,
+    receiver: PutReceiver<C>,
+    context: C,
+  ): void {
+    const put: TimedPut = {
+      cells: this.#cellsOf('put'),
+      started: performance.now(),
+      receiver: receiver as PutReceiver<unknown>,
+      context,
+    };
+    putVia(this.inner, snapshot, options, TIME_PUT, put);
   }
 
   protected override around<A, B, T>(

@@ -15,7 +15,7 @@ import type { SbmpErrorCode } from '../../core/errors.js';
 import { SbmpError } from '../../core/errors.js';
 import { compilePattern } from '../../core/key.js';
 import { holdWritesForTurn } from '../../core/write-batching.js';
-import type { SnapshotInput } from '../../store/types.js';
+import type { PutOutcome, PutReceiver, SnapshotInput } from '../../store/types.js';
 import type { ConnectionStats, ServerContext, StreamConnection } from '../context.js';
 import { Subscription } from '../fanout/subscription.js';
 import type { PublishOrigin } from '../observability/publish-observer.js';
@@ -49,7 +49,7 @@ type State = 'hello' | 'open' | 'draining' | 'closed';
  * the server queue answers without bound; reading resumes once the unsent bytes fall to half
  * of it.
  */
-export class WsConnection implements StreamConnection {
+export class WsConnection implements StreamConnection, PutReceiver<number> {
   readonly id: number;
   readonly kind = 'ws' as const;
   readonly #ws: WebSocket;
@@ -370,16 +370,25 @@ export class WsConnection implements StreamConnection {
     }
     this.#inFlight.add(requestId);
     const options = frame.ifVersion === undefined ? undefined : { ifVersion: frame.ifVersion };
-    this.#ctx.publisher.publish(input, options, this.#rateIdentity, 'ws', this.#origin).then(
-      (outcome) => {
-        this.#settled(requestId);
-        this.#send({ type: 'ack', requestId, ...outcome });
-      },
-      (err: unknown) => {
-        this.#settled(requestId);
-        this.#sendError(asSbmpError(err), { requestId });
-      },
-    );
+    this.#ctx.publisher.publishTo(input, options, this.#rateIdentity, 'ws', this.#origin, this, requestId);
+  }
+
+  /** A publish of this connection applied (or refused by the apply rules): its ACK. Called by the publisher. */
+  putDone(outcome: PutOutcome, requestId: number): void {
+    this.#settled(requestId);
+    this.#send({
+      type: 'ack',
+      requestId,
+      result: outcome.result,
+      version: outcome.version,
+      revision: outcome.revision,
+    });
+  }
+
+  /** A publish of this connection failed: its ERROR. Called by the publisher. */
+  putFailed(err: unknown, requestId: number): void {
+    this.#settled(requestId);
+    this.#sendError(asSbmpError(err), { requestId });
   }
 
   /** A method, not a closure made per publish: most publishes are never refused. */
