@@ -1,5 +1,6 @@
 import type { SnapshotEntry, StateEncoding } from '../codec/frame-types.js';
 import { decodeState, stateEncodingOf } from '../codec/state.js';
+import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import type { KeyPattern } from '../core/key.js';
 import { isValidKey } from '../core/key.js';
@@ -38,7 +39,7 @@ export function decodeDelivery(
   if (!(entry.deleted === true && entry.state.length === 0)) {
     if (decodeAs === undefined) {
       // Opaque bytes are a view into the received frame; a copy lets the frame's buffer go.
-      state = entry.state.slice();
+      state = copyKept(entry.state);
     } else {
       try {
         state = decodeState(entry.state, decodeAs);

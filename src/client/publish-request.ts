@@ -1,5 +1,6 @@
 import type { StateEncoding } from '../codec/frame-types.js';
 import { encodeState } from '../codec/state.js';
+import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { TraceContext } from '../core/snapshot.js';
@@ -47,7 +48,9 @@ export function buildPublishRequest(
         { details: { key } },
       );
     }
-    bytes = state.slice();
+    // A copy, so a caller reusing its buffer cannot change a queued publish (`slice` on a Node
+    // Buffer would be a view, not a copy).
+    bytes = copyKept(state);
   } else {
     bytes = encodeState(state, encoding);
   }

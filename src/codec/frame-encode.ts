@@ -1,3 +1,4 @@
+import { allocateKept } from '../core/byte-slab.js';
 import { bytesOf, L, uint32, uint64, varintField, writeVarintField } from './encode-fields.js';
 import {
   type SnapshotsHeader,
@@ -117,11 +118,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
 /**
  * Encodes the message body of one snapshot entry. A server encodes each delivered snapshot once
  * (per state encoding) and passes the same bytes to `encodeSnapshotsFrame` for every subscriber.
- * The result has an ArrayBuffer of its own (it is meant to be kept), is owned by the caller and
- * must not be changed once shared.
+ * The result is meant to be kept (it comes from `allocateKept`), is owned by the caller and must
+ * not be changed once shared.
  */
 export function encodeSnapshotEntry(entry: SnapshotEntry): Uint8Array {
-  const w = new ProtoWriter(new Uint8Array(sizeOfEntry(entry)));
+  const w = new ProtoWriter(allocateKept(sizeOfEntry(entry)));
   writeEntry(w, entry);
   return w.finish();
 }

@@ -1,3 +1,4 @@
+import { ByteSlab } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 
 /**
@@ -102,35 +103,16 @@ export function portableAsciiString(buf: Uint8Array, start: number, end: number)
   return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
 }
 
-/*
- * Small frames are cut from a shared slab instead of each getting its own ArrayBuffer:
- * allocating an ArrayBuffer costs about ten times more than a view on an existing one, and
- * would dominate encoding a small frame (Node's allocUnsafe pool works the same way).
- *
- *   slab (16 KiB): [frame A][frame B][frame C][ free ...........................]
- *                                              ^ slabOffset
- *
- * A region is handed out once and never written again by the codec; a new slab is zeroed, so no
- * old bytes can leak. A retained view keeps its whole slab alive, so the slab is only for frames,
- * which live until sent; encoded entries, which a server keeps, get buffers of their own.
+/**
+ * Frames up to 2 KiB are cut from shared 16 KiB slabs (see `ByteSlab`): a frame lives only
+ * until it is sent, so pinning a slab costs nothing; encoded entries, which a server keeps,
+ * come from the smaller slabs of `allocateKept`.
  */
-const SLAB_BYTES = 16 * 1024;
-/** Frames up to this size come from the slab; larger ones get their own buffer. */
-const SLAB_ALLOCATION_MAX = 2 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabOffset = 0;
+const FRAMES = new ByteSlab(16 * 1024, 0, 2 * 1024);
 
 /** A zeroed buffer of `size` bytes for a short-lived frame; may share its ArrayBuffer with other frames. */
 export function allocateFrame(size: number): Uint8Array {
-  if (size > SLAB_ALLOCATION_MAX) return new Uint8Array(size);
-  if (slabOffset + size > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  const view = new Uint8Array(slab, slabOffset, size);
-  // Keep regions 8-byte aligned so a consumer may lay a DataView or Float64Array over one.
-  slabOffset += (size + 7) & ~7;
-  return view;
+  return FRAMES.allocate(size);
 }
 
 /**

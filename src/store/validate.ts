@@ -1,5 +1,6 @@
 import { decodeState, encodeState, stateEncodingOf } from '../codec/state.js';
 import type { ApplyResult } from '../core/apply.js';
+import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { Snapshot, StoredSnapshot, TraceContext } from '../core/snapshot.js';
@@ -75,8 +76,8 @@ export function preparePut(input: SnapshotInput, options: PutOptions | undefined
     );
   }
   // Byte states are copied once here, so the store owns them and a caller reusing its buffer
-  // cannot change a published state.
-  const stateBytes = encoded === state ? new Uint8Array(encoded) : encoded;
+  // cannot change a published state (nor can a kept state pin the caller's larger buffer).
+  const stateBytes = encoded === state ? copyKept(encoded) : encoded;
   const contentType =
     input.contentType === undefined ? undefined : checkLabel(input.contentType, 'contentType');
   if (state instanceof Uint8Array && contentType !== undefined) checkLabelledBytes(state, contentType);
