@@ -1,40 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from './chromium.js';
 import type { TestServer } from './helpers.js';
 import { startTestServer, WAIT_MS } from './helpers.js';
 
-/**
- * The dashboard in a real headless Chromium (Debian's package, driven by playwright-core):
- * live keys, filtering, a stale publish refused through the form, health figures. Skipped
- * with a reason when Chromium is not installed, except under CI=true, where that fails.
- */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 /** Console messages of the refusals the tests cause on purpose: the stale publish, the bad pattern. */
 const EXPECTED_REFUSALS = /Failed to load resource: the server responded with a status of (409|400)\b/;
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output/', import.meta.url));
 const SCREENSHOT = `${OUTPUT_DIR}dashboard.png`;
-
-const inCi = process.env.CI === 'true';
-const chromiumMissing = !existsSync(CHROMIUM);
-const skip =
-  chromiumMissing && !inCi
-    ? `${CHROMIUM} is not installed (apt-get install -y chromium); the browser test cannot run`
-    : false;
 
 let t: TestServer;
 let browser: Browser;
@@ -69,13 +45,15 @@ async function waitForText(selector: string, pattern: RegExp): Promise<void> {
   );
 }
 
-describe('dashboard in a headless browser', { skip }, () => {
+/**
+ * The dashboard in a real headless Chromium (Debian's package, driven by playwright-core):
+ * live keys, filtering, a stale publish refused through the form, health figures. Skipped
+ * with a reason when Chromium is not installed, except under CI=true, where that fails.
+ */
+describe('dashboard in a headless browser', { skip: skipWithoutChromium }, () => {
   before(async () => {
-    if (chromiumMissing) {
-      throw new Error(`CI=true but ${CHROMIUM} is missing: install the chromium package before the tests`);
-    }
     t = await startTestServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: WAIT_MS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (message) => {
       // The browser logs every refused request; the refusals these tests provoke are expected.
