@@ -324,10 +324,7 @@ export class LmdbStore implements Store {
       this.#log.append(applied.key, applied.revision);
       this.#hub.publish(freezeSnapshot(applied));
     }
-    for (const put of batch.puts) {
-      if (put.error !== undefined) put.receiver.putFailed(put.error, put.context);
-      else put.receiver.putDone(put.outcome!, put.context);
-    }
+    for (const put of batch.puts) tellReceiver(put, put.error);
   }
 
   #fail(batch: Batch): void {
@@ -338,7 +335,7 @@ export class LmdbStore implements Store {
             cause: batch.failure,
             details: { file: this.file },
           });
-    for (const put of batch.puts) put.receiver.putFailed(error, put.context);
+    for (const put of batch.puts) tellReceiver(put, error);
   }
 
   /**
@@ -364,5 +361,21 @@ export class LmdbStore implements Store {
     } finally {
       transaction.done();
     }
+  }
+}
+
+/**
+ * Hands one put of a settled batch its outcome, or `error`. A receiver that throws must not
+ * keep the rest of the batch from hearing of theirs: its error is rethrown on its own, as a
+ * throwing promise reaction would have surfaced as an unhandled rejection.
+ */
+function tellReceiver(put: PendingPut, error: unknown): void {
+  try {
+    if (error !== undefined) put.receiver.putFailed(error, put.context);
+    else put.receiver.putDone(put.outcome!, put.context);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
