@@ -8,6 +8,22 @@ import { launchChromium, skipWithoutChromium } from '../server/chromium.js';
 import type { TestServer } from '../server/helpers.js';
 import { FrameClient, startTestServer, WAIT_MS } from '../server/helpers.js';
 
+declare global {
+  interface Window {
+    /** The bundle of `sbmp/client` the tests load into the page. */
+    sbmp: typeof import('../../src/client/index.js');
+  }
+}
+
+/** What the page records of each delivered snapshot. */
+interface Seen {
+  key: string;
+  version: number;
+  source: string;
+  state: unknown;
+  deleted: boolean;
+}
+
 const ENTRY = fileURLToPath(new URL('../../src/client/index.ts', import.meta.url));
 
 /** `sbmp/client` bundled for browsers, as a page would load it: `window.sbmp`. */
@@ -71,22 +87,19 @@ describe('the SDK in a headless browser', { skip: skipWithoutChromium }, () => {
           counts.sent++;
           return send.call(this, data);
         };
-        const { SbmpClient } = (window as unknown as { sbmp: typeof import('../../src/client/index.js') })
-          .sbmp;
+        const { SbmpClient } = window.sbmp;
         const client = await SbmpClient.connect({ url, clientId: 'browser-burst' });
         const sentBefore = counts.sent;
         const acks = [];
         for (let i = 1; i <= 200; i++)
           acks.push(client.publish('browser/burst', { n: i, text: 'grüße ✓' }, { version: i }));
         const answers = await Promise.all(acks);
-        const stats = client.stats();
         await client.close();
         Native.prototype.send = send;
         return {
           results: answers.map((a) => a.result),
           versions: answers.map((a) => a.version),
           messages: counts.sent - sentBefore,
-          inFlight: stats.inFlight,
         };
       },
       { url: t.url },
@@ -107,10 +120,9 @@ describe('the SDK in a headless browser', { skip: skipWithoutChromium }, () => {
     await t.store.put({ key: 'browser/live/a', version: 3, state: { where: 'backlog' } });
     const handle = await page.evaluateHandle(
       async ({ url }) => {
-        const { SbmpClient } = (window as unknown as { sbmp: typeof import('../../src/client/index.js') })
-          .sbmp;
+        const { SbmpClient } = window.sbmp;
         const client = await SbmpClient.connect({ url, clientId: 'browser-sub', encoding: 'msgpack' });
-        const seen: { key: string; version: number; source: string; state: unknown; deleted: boolean }[] = [];
+        const seen: Seen[] = [];
         const subscription = client.subscribe('browser/live/>', (s) => {
           const state =
             s.state instanceof Uint8Array
@@ -145,13 +157,7 @@ describe('the SDK in a headless browser', { skip: skipWithoutChromium }, () => {
         await node.close();
       }
       await page.waitForFunction((h) => h.seen.length >= 4, handle, { timeout: WAIT_MS });
-      const seen = (await handle.evaluate((h) => h.seen)) as {
-        key: string;
-        version: number;
-        source: string;
-        state: unknown;
-        deleted: boolean;
-      }[];
+      const seen: Seen[] = await handle.evaluate((h) => h.seen);
       assert.deepEqual(
         seen.map((s) => `${s.key}@${s.version}${s.deleted ? ' deleted' : ''}`),
         ['browser/live/a@3', 'browser/live/a@4', 'browser/live/bytes@1', 'browser/live/a@5 deleted'],
@@ -185,8 +191,7 @@ describe('the SDK in a headless browser', { skip: skipWithoutChromium }, () => {
     await t.store.put({ key: 'browser/get', version: 7, state: { ok: true } });
     const got = await page.evaluate(
       async ({ url }) => {
-        const { SbmpClient } = (window as unknown as { sbmp: typeof import('../../src/client/index.js') })
-          .sbmp;
+        const { SbmpClient } = window.sbmp;
         const client = await SbmpClient.connect({ url });
         try {
           const s = await client.get('browser/get');
