@@ -2,6 +2,7 @@ import type { Snapshot, StoredSnapshot } from '../core/snapshot.js';
 import { sameState } from '../core/snapshot.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { storeError } from './lmdb-env.js';
+import type { CommittedHeads } from './lmdb-heads.js';
 import type { RecordHead, StoredRecord } from './lmdb-record.js';
 import { decodeRecord, decodeRecordState, encodeRecordTransient, readRecordHead } from './lmdb-record.js';
 import type { PutOutcome, PutReceiver } from './types.js';
@@ -19,28 +20,51 @@ export interface PendingPut {
   applied?: StoredSnapshot;
 }
 
+/** What the apply step needs of the store beyond its files. */
+export interface ApplyContext {
+  readonly heads: CommittedHeads;
+  /** The highest revision acknowledged so far: a record above it still waits for its commit. */
+  readonly committedRevision: number;
+  /** `storedAt` of the records written. */
+  readonly storedAt: number;
+}
+
 /**
  * Decides and writes `puts` in order, inside the caller's write transaction, so each decision
  * sees every write before it and the revision counter advances atomically with the data.
  * A put refused by the rules, or whose current record is unreadable, gets its outcome or error
  * and writes nothing; a failing write throws (the caller's child transaction then aborts).
- * Stamps applied records with `storedAt`. Returns the revision counter afterwards.
+ * A key's head comes from `context.heads` when it has it, from its record otherwise; every
+ * applied key is marked there as waiting for the commit. Returns the revision counter afterwards.
  */
-export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[], storedAt: number): number {
+export function applyPutsInTransaction(
+  env: LmdbEnv,
+  puts: readonly PendingPut[],
+  context: ApplyContext,
+): number {
   const { snapshots, tombstones, meta, file } = env;
+  const { heads, storedAt } = context;
   let revision = meta.get('revision') ?? 0;
   for (const put of puts) {
     const { prepared } = put;
     let current: RecordHead | undefined;
     let decision: ReturnType<typeof decidePut>;
     try {
-      const bytes = snapshots.get(prepared.key);
-      current = bytes === undefined ? undefined : readRecordHead(bytes, prepared.key, file);
-      // Decided before the next read reuses `bytes`; the whole record is decoded (borrowing its
-      // state) only for an equal version.
-      decision = decidePut(current, prepared, (_current, incoming) =>
-        sameRecordContent(decodeRecord(bytes!, prepared.key, file, true), incoming, prepared, file),
-      );
+      current = heads.usable(prepared.key);
+      if (current !== undefined) {
+        decision = decidePut(current, prepared, (_current, incoming) =>
+          sameRecordContent(readWholeRecord(env, prepared.key), incoming, prepared, file),
+        );
+      } else {
+        const bytes = snapshots.get(prepared.key);
+        current = bytes === undefined ? undefined : readRecordHead(bytes, prepared.key, file);
+        if (current !== undefined) heads.learned(prepared.key, current, context.committedRevision);
+        // Decided before the next read reuses `bytes`; the whole record is decoded (borrowing
+        // its state) only for an equal version.
+        decision = decidePut(current, prepared, (_current, incoming) =>
+          sameRecordContent(decodeRecord(bytes!, prepared.key, file, true), incoming, prepared, file),
+        );
+      }
     } catch (err) {
       put.error = storeError(file, err);
       continue;
@@ -69,11 +93,19 @@ export function applyPutsInTransaction(env: LmdbEnv, puts: readonly PendingPut[]
     snapshots.putSync(prepared.key, encodeRecordTransient(record));
     if (current?.deleted) tombstones.removeSync(current.revision);
     if (prepared.deleted) tombstones.putSync(revision, prepared.key);
+    heads.applied(prepared.key, revision);
     put.outcome = { result: 'applied', version: decision.version, revision };
     put.applied = toStoredSnapshot(prepared, decision.version, revision);
   }
   meta.putSync('revision', revision);
   return revision;
+}
+
+/** The whole current record of `key`, which the transaction's heads say exists. */
+function readWholeRecord(env: LmdbEnv, key: string): StoredRecord {
+  const bytes = env.snapshots.get(key);
+  if (bytes === undefined) throw new Error(`record '${key}' vanished from under its cached head`);
+  return decodeRecord(bytes, key, env.file, true);
 }
 
 /**

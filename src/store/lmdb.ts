@@ -10,6 +10,7 @@ import { compactInTransaction } from './lmdb-compact.js';
 import type { LmdbEnv } from './lmdb-env.js';
 import { closeLmdbEnv, dataFileOf, openLmdbEnv, storeError } from './lmdb-env.js';
 import { checkDataFile } from './lmdb-file-check.js';
+import { CommittedHeads, DEFAULT_CACHED_HEADS } from './lmdb-heads.js';
 import { decodeRecord, recordToSnapshot } from './lmdb-record.js';
 import { loadRevisionLog } from './lmdb-revision-index.js';
 import { verifyInChildProcess } from './lmdb-verify.js';
@@ -51,6 +52,12 @@ export interface LmdbStoreOptions {
   readonly clock?: () => number;
   /** Largest state in bytes. Default 1 MiB; larger states are `too_large`. */
   readonly maxStateBytes?: number;
+  /**
+   * How many keys' record heads (version, revision, tombstone flag) to keep in memory, so that
+   * a put to such a key decides without reading its record. Default 1,000,000, about 80 bytes
+   * each; 0 turns it off. Keys beyond it are read from the file on each put, as before.
+   */
+  readonly cachedHeads?: number;
   /** What `compact()` without a policy keeps. Defaults: tombstones 24 h, 1,000,000 revisions. */
   readonly retention?: RetentionPolicy;
   /**
@@ -82,6 +89,13 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     maxRevisions: DEFAULT_MAX_REVISIONS,
   });
   const sync = options.sync ?? false;
+  const cachedHeads = options.cachedHeads ?? DEFAULT_CACHED_HEADS;
+  if (!Number.isSafeInteger(cachedHeads) || cachedHeads < 0) {
+    throw new SbmpError(
+      'bad_config',
+      `options.cachedHeads must be an integer >= 0, got ${String(cachedHeads)}`,
+    );
+  }
   const verify = options.verify ?? 'header';
   if (verify !== 'header' && verify !== 'full') {
     throw new SbmpError('bad_config', `options.verify must be 'header' or 'full', got ${String(verify)}`);
@@ -98,7 +112,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     throw storeError(env.file, err);
   }
   const inputDefaults = { maxStateBytes, source: options.source ?? 'sbmp', clock };
-  return new LmdbStore(env, log, sync, inputDefaults, retention);
+  return new LmdbStore(env, log, sync, inputDefaults, retention, cachedHeads);
 }
 
 /** The puts of one event-loop turn: decided in one write transaction, acknowledged together. */
@@ -130,6 +144,7 @@ export class LmdbStore implements Store {
   readonly #log: RevisionLog;
   readonly #inputDefaults: InputDefaults;
   readonly #retention: ResolvedRetention;
+  readonly #heads: CommittedHeads;
   /** Batches in transaction order; settled ones leave from the front, so watchers see revision order. */
   readonly #inFlight: Batch[] = [];
   #openBatch: Batch | undefined;
@@ -148,7 +163,9 @@ export class LmdbStore implements Store {
     sync: boolean,
     inputDefaults: InputDefaults,
     retention: ResolvedRetention,
+    cachedHeads: number,
   ) {
+    this.#heads = new CommittedHeads(cachedHeads);
     this.#env = env;
     this.#log = log;
     this.file = env.file;
@@ -241,6 +258,8 @@ export class LmdbStore implements Store {
           this.#hub.backlogFloor(),
         );
         this.#compactingRevision = Math.max(this.#compactingRevision, decided.outcome.compactedRevision);
+        // Before any later put decides: those keys now have no record.
+        for (const { key } of decided.removed) this.#heads.forget(key);
         return decided;
       });
     } catch (err) {
@@ -303,7 +322,11 @@ export class LmdbStore implements Store {
 
   /** Runs inside the write transaction. */
   #applyBatch(batch: Batch): void {
-    batch.revision = applyPutsInTransaction(this.#env, batch.puts, this.#inputDefaults.clock());
+    batch.revision = applyPutsInTransaction(this.#env, batch.puts, {
+      heads: this.#heads,
+      committedRevision: this.#committedRevision,
+      storedAt: this.#inputDefaults.clock(),
+    });
   }
 
   #settle(batch: Batch, failure: unknown): void {
@@ -322,6 +345,7 @@ export class LmdbStore implements Store {
       const applied = put.applied;
       if (applied === undefined) continue;
       this.#log.append(applied.key, applied.revision);
+      this.#heads.committed(applied.key, applied.version, applied.revision, applied.deleted === true);
       this.#hub.publish(freezeSnapshot(applied));
     }
     for (const put of batch.puts) tellReceiver(put, put.error);
@@ -335,6 +359,9 @@ export class LmdbStore implements Store {
             cause: batch.failure,
             details: { file: this.file },
           });
+    for (const put of batch.puts) {
+      if (put.applied !== undefined) this.#heads.failed(put.applied.key, put.applied.revision);
+    }
     for (const put of batch.puts) tellReceiver(put, error);
   }
 

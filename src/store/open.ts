@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   readonly sync?: boolean;
   /** lmdb only: `'header'` (default) or `'full'` verification of an existing data file. */
   readonly verify?: 'header' | 'full';
+  /** lmdb only: how many keys' record heads to keep in memory (default 1,000,000; 0: none). */
+  readonly cachedHeads?: number;
 }
 
 /** A parsed `--store` value. */

@@ -202,5 +202,20 @@ export function applyContract(factory: StoreFactory): void {
       );
       assert.equal((await store.get('t/1'))?.deleted, undefined);
     });
+
+    it('once its tombstone is compacted away, a key starts over at any version', async () => {
+      const store = await factory.create();
+      await store.put({ key: 't/2', version: 7, state: { v: 7 } });
+      await store.put({ key: 't/2', version: 8, state: null, deleted: true });
+      assert.equal((await store.put({ key: 't/2', version: 2, state: { v: 2 } })).result, 'stale');
+      assert.equal((await store.compact({ tombstoneMs: 0 })).removedTombstones, 1);
+      assert.equal(await store.get('t/2'), undefined);
+      assert.deepEqual(await store.put({ key: 't/2', version: 2, state: { v: 2 } }), {
+        result: 'applied',
+        version: 2,
+        revision: 3,
+      });
+      assert.deepEqual((await store.get('t/2'))?.state, { v: 2 });
+    });
   });
 }

@@ -15,19 +15,9 @@ export type { ContractStoreOptions, StoreFactory } from './helpers.js';
  * calls this with a factory of fresh, empty stores; every store created is closed afterwards.
  */
 export function runStoreContract(factory: StoreFactory): void {
-  const created: Store[] = [];
-  const tracked: StoreFactory = {
-    name: factory.name,
-    async create(options?: ContractStoreOptions) {
-      const store = await factory.create(options);
-      created.push(store);
-      return store;
-    },
-  };
+  const { tracked, closeAll } = tracking(factory);
   describe(`Store contract: ${factory.name}`, () => {
-    after(async () => {
-      await Promise.all(created.map((store) => store.close()));
-    });
+    after(closeAll);
     applyContract(tracked);
     readContract(tracked);
     inputContract(tracked);
@@ -41,4 +31,31 @@ export function runStoreContract(factory: StoreFactory): void {
       concurrencyContract(byCallback);
     });
   });
+}
+
+/** The apply rules and their concurrency alone, for a variant of a store already run through the whole contract. */
+export function runApplyContract(factory: StoreFactory): void {
+  const { tracked, closeAll } = tracking(factory);
+  describe(`Store apply rules: ${factory.name}`, () => {
+    after(closeAll);
+    applyContract(tracked);
+    concurrencyContract(tracked);
+  });
+}
+
+/** `factory`, with every store it creates closed by `closeAll`. */
+function tracking(factory: StoreFactory): { tracked: StoreFactory; closeAll: () => Promise<void> } {
+  const created: Store[] = [];
+  const tracked: StoreFactory = {
+    name: factory.name,
+    async create(options?: ContractStoreOptions) {
+      const store = await factory.create(options);
+      created.push(store);
+      return store;
+    },
+  };
+  const closeAll = async () => {
+    await Promise.all(created.map((store) => store.close()));
+  };
+  return { tracked, closeAll };
 }

@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { open } from 'lmdb';
 import { isSbmpError } from '../../src/index.js';
-import { openLmdbStore } from '../../src/store/lmdb.js';
-import { runStoreContract } from './contract.js';
+import { LmdbStore, openLmdbStore } from '../../src/store/lmdb.js';
+import { openLmdbEnv } from '../../src/store/lmdb-env.js';
+import { DEFAULT_CACHED_HEADS } from '../../src/store/lmdb-heads.js';
+import { loadRevisionLog } from '../../src/store/lmdb-revision-index.js';
+import { resolveRetention } from '../../src/store/retention.js';
+import { runApplyContract, runStoreContract } from './contract.js';
 import { collect, rejectsCode, snapshotsOf } from './helpers.js';
 
 const dirs: string[] = [];
@@ -23,6 +27,15 @@ runStoreContract({
   name: 'lmdb',
   create: async (options) => openLmdbStore({ ...options, path: join(await tempDir(), 'store') }),
 });
+
+// Every put reads its record (no cached heads), or all but one key do.
+for (const cachedHeads of [0, 1]) {
+  runApplyContract({
+    name: `lmdb, ${cachedHeads} cached heads`,
+    create: async (options) =>
+      openLmdbStore({ ...options, cachedHeads, path: join(await tempDir(), 'store') }),
+  });
+}
 
 async function rejectsCorrupt(promise: Promise<unknown>, file: string): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
@@ -215,11 +228,56 @@ describe('LmdbStore', () => {
     await reopened.close();
   });
 
+  it('after a batch fails to write, decides the next puts on what is committed', async () => {
+    // Put together as openLmdbStore does, keeping the environment to make one write fail.
+    const env = openLmdbEnv(join(await tempDir(), 'store'), false);
+    const store = new LmdbStore(
+      env,
+      loadRevisionLog(env, 0),
+      false,
+      { maxStateBytes: 1024, source: 'test', clock: Date.now },
+      resolveRetention(undefined, { tombstoneMs: 1000, maxRevisions: 1000 }),
+      DEFAULT_CACHED_HEADS,
+    );
+    assert.equal((await store.put({ key: 'f/1', version: 1, state: 'a' })).result, 'applied');
+    assert.equal((await store.put({ key: 'f/1', version: 1, state: 'a' })).result, 'duplicate');
+    // The write of one key fails inside the batch's transaction, so none of the batch commits.
+    const { snapshots } = env;
+    const write = snapshots.putSync.bind(snapshots) as (...args: unknown[]) => void;
+    Object.assign(snapshots, {
+      putSync: (key: string, ...rest: unknown[]) => {
+        if (key === 'f/boom') throw new Error('injected write failure');
+        write(key, ...rest);
+      },
+    });
+    try {
+      const written = store.put({ key: 'f/1', version: 2, state: 'b' });
+      const failing = store.put({ key: 'f/boom', version: 1, state: 'x' });
+      await rejectsCode(written, 'unavailable');
+      await rejectsCode(failing, 'unavailable');
+    } finally {
+      // The method lives on LMDB's prototype; the own property shadowed it.
+      Reflect.deleteProperty(snapshots, 'putSync');
+    }
+    assert.equal((await store.get('f/1'))?.state, 'a');
+    assert.deepEqual(await store.put({ key: 'f/1', state: 'c' }, { ifVersion: 1 }), {
+      result: 'applied',
+      version: 2,
+      revision: 2,
+    });
+    assert.equal((await store.put({ key: 'f/1', version: 2, state: 'b' })).result, 'conflict');
+    assert.equal((await store.put({ key: 'f/boom', version: 1, state: 'x' })).result, 'applied');
+    await store.close();
+  });
+
   it('refuses a path that is a file, or an empty one, with bad_config', async () => {
     const file = join(await tempDir(), 'plain-file');
     await writeFile(file, 'x');
     await rejectsCode(openLmdbStore({ path: file }), 'bad_config');
     await rejectsCode(openLmdbStore({ path: '' }), 'bad_config');
     await rejectsCode(openLmdbStore({ path: join(await tempDir(), 's'), maxStateBytes: 0 }), 'bad_config');
+    for (const cachedHeads of [-1, 1.5, Number.NaN]) {
+      await rejectsCode(openLmdbStore({ path: join(await tempDir(), 's'), cachedHeads }), 'bad_config');
+    }
   });
 });
