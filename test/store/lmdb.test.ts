@@ -11,7 +11,7 @@ import { DEFAULT_CACHED_HEADS } from '../../src/store/lmdb-heads.js';
 import { loadRevisionLog } from '../../src/store/lmdb-revision-index.js';
 import { resolveRetention } from '../../src/store/retention.js';
 import { runApplyContract, runStoreContract } from './contract.js';
-import { collect, rejectsCode, snapshotsOf } from './helpers.js';
+import { assertIncreasingRevisions, collect, rejectsCode, snapshotsOf } from './helpers.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -226,6 +226,33 @@ describe('LmdbStore', () => {
     await rejectsCorrupt(reopened.put({ key: 'r/1', state: 'x' }), join(path, 'data.mdb'));
     assert.equal((await reopened.put({ key: 'r/2', state: 'x' })).result, 'applied', 'other keys still work');
     await reopened.close();
+  });
+
+  it('applies more puts issued in one turn than one transaction takes, in call order', async () => {
+    const store = await openLmdbStore({ path: join(await tempDir(), 'store') });
+    const watch = store.watch('m/>');
+    const puts = Array.from({ length: 300 }, (_, i) =>
+      store.put({ key: i % 3 === 0 ? 'm/a' : `m/${i}`, state: i }),
+    );
+    const outcomes = await Promise.all(puts);
+    assert.deepEqual(
+      outcomes.map((o) => o.revision),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      outcomes.filter((_, i) => i % 3 === 0).map((o) => o.version),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      'next versions of one key follow call order across transactions',
+    );
+    // A watch may skip superseded versions of a key; what it shows keeps revision order.
+    const seen = snapshotsOf(
+      await collect(watch, (e) => e.kind === 'snapshot' && e.snapshot.revision === 300),
+    );
+    assertIncreasingRevisions(seen);
+    assert.equal(new Set(seen.map((s) => s.key)).size, 201, 'every key');
+    assert.equal(seen.filter((s) => s.key === 'm/a').at(-1)?.version, 100, "m/a's last version");
+    assert.equal((await store.get('m/a'))?.state, 297);
+    await store.close();
   });
 
   it('after a batch fails to write, decides the next puts on what is committed', async () => {
