@@ -50,21 +50,24 @@ export function applyPutsInTransaction(
     let current: RecordHead | undefined;
     let decision: ReturnType<typeof decidePut>;
     try {
-      current = heads.usable(prepared.key);
-      if (current !== undefined) {
-        decision = decidePut(current, prepared, (_current, incoming) =>
-          sameRecordContent(readWholeRecord(env, prepared.key), incoming, prepared, file),
-        );
-      } else {
-        const bytes = snapshots.get(prepared.key);
-        current = bytes === undefined ? undefined : readRecordHead(bytes, prepared.key, file);
-        if (current !== undefined) heads.learned(prepared.key, current, context.committedRevision);
-        // Decided before the next read reuses `bytes`; the whole record is decoded (borrowing
-        // its state) only for an equal version.
-        decision = decidePut(current, prepared, (_current, incoming) =>
-          sameRecordContent(decodeRecord(bytes!, prepared.key, file, true), incoming, prepared, file),
-        );
+      const cached = heads.usable(prepared.key);
+      const bytes = cached === undefined ? snapshots.get(prepared.key) : undefined;
+      current = cached ?? (bytes === undefined ? undefined : readRecordHead(bytes, prepared.key, file));
+      if (cached === undefined && current !== undefined) {
+        heads.learned(prepared.key, current, context.committedRevision);
       }
+      // Decided before the next read reuses `bytes`; the whole record is decoded (borrowing its
+      // state) only for an equal version, read then if the head came from `heads`.
+      decision = decidePut(current, prepared, (_current, incoming) =>
+        sameRecordContent(
+          bytes === undefined
+            ? readWholeRecord(env, prepared.key)
+            : decodeRecord(bytes, prepared.key, file, true),
+          incoming,
+          prepared,
+          file,
+        ),
+      );
     } catch (err) {
       put.error = storeError(file, err);
       continue;

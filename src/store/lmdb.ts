@@ -337,10 +337,7 @@ export class LmdbStore implements Store {
         let failure: unknown;
         try {
           // If anything native fails mid-batch, the transaction aborts: none of its writes commit.
-          this.#env.root.transactionSync(() => {
-            if (this.#openBatch === batch) this.#openBatch = undefined;
-            this.#applyBatch(batch);
-          });
+          this.#env.root.transactionSync(() => this.#applyBatch(batch));
         } catch (err) {
           failure = err;
         }
@@ -353,18 +350,16 @@ export class LmdbStore implements Store {
   /** With `sync`, the flush to disk stays off the main thread: the batch is a child of lmdb-js's next write transaction. */
   #commitInWriterThread(batch: Batch): Promise<void> {
     // A child transaction: if anything native fails mid-batch, none of its writes commit.
-    const committed = this.#env.root.childTransaction(() => {
-      if (this.#openBatch === batch) this.#openBatch = undefined;
-      this.#applyBatch(batch);
-    });
+    const committed = this.#env.root.childTransaction(() => this.#applyBatch(batch));
     return committed.then(
       () => this.#settle(batch, undefined),
       (err: unknown) => this.#settle(batch, err),
     );
   }
 
-  /** Runs inside the write transaction. */
+  /** Runs inside the write transaction; the batch takes no more puts from here on. */
   #applyBatch(batch: Batch): void {
+    if (this.#openBatch === batch) this.#openBatch = undefined;
     batch.revision = applyPutsInTransaction(this.#env, batch.puts, {
       heads: this.#heads,
       committedRevision: this.#committedRevision,
