@@ -90,7 +90,7 @@ export async function measureDelivery(
       undelivered.push(expected === 0 ? 0 : (100 * (expected - total)) / expected);
       if (allocatedBytes !== undefined && total > 0) allocated.push(allocatedBytes / total);
     }
-    warnIfRefused(subject, publisher);
+    warnIfRefused(subject, publisher.stats);
     return {
       delivered: summarize(delivered),
       published: summarize(published),

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BusPublisher } from './bus.js';
+import type { BusPublisher, PublisherStats } from './bus.js';
 import { encodePayload } from './payload.js';
 import type { Subject } from './subjects.js';
 
@@ -14,9 +14,10 @@ export interface PublishPlan {
   /**
    * Messages per second on a fixed schedule; omitted: as fast as the window allows.
    *
-   * The schedule is one tick per millisecond (the finest a timer gives without spinning, and
-   * a spinning sender would take a core from the servers under test on a small machine), each
-   * tick due `rate / 1000` messages: message i is due at start + floor(i * 1000 / rate) ms.
+   * The schedule is one tick per millisecond (the finest a timer gives without blocking the
+   * thread), each tick due `rate / 1000` messages: message i is due at
+   * start + floor(i * 1000 / rate) ms. Good enough to hold a rate; the latency scenario, which
+   * needs each message sent on time, publishes from a worker thread instead (paced.ts).
    * That due time travels in the payload whether or not the sender kept up, so latency counts
    * the wait of a message sent late, a stalled sender included (no coordinated omission).
    */
@@ -80,8 +81,8 @@ export async function publishRun(publisher: BusPublisher, plan: PublishPlan): Pr
  * Says so on stderr when publishes failed or (SBMP) were not applied: a figure measured over
  * refused publishes would be meaningless, and a refusal is a bug in the bench or the server.
  */
-export function warnIfRefused(subject: Subject, publisher: BusPublisher): void {
-  const { sent, confirmed, applied, failed, lastError } = publisher.stats;
+export function warnIfRefused(subject: Subject, stats: PublisherStats): void {
+  const { sent, confirmed, applied, failed, lastError } = stats;
   const notApplied = subject.endpoint.kind === 'sbmp' ? confirmed - applied : 0;
   if (failed > 0 || notApplied > 0) {
     console.error(

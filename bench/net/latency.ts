@@ -2,12 +2,14 @@ import type { LatencyFigures } from '../lib/latency.js';
 import { latencyFigures } from '../lib/latency.js';
 import type { Figure } from '../lib/measure.js';
 import { summarize } from '../lib/measure.js';
+import { processCpuMs } from '../lib/process-cpu.js';
 import type { Row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
-import type { BusPublisher, BusSubscriber } from './bus.js';
+import type { BusSubscriber } from './bus.js';
 import { NETWORK_SUBJECTS } from './delivery-scenario.js';
-import { publishRun, warnIfRefused } from './drive.js';
+import { warnIfRefused } from './drive.js';
 import { busClientFor } from './endpoint.js';
+import { PacedPublisher } from './paced-publisher.js';
 import { comparedRows, measuredOf } from './rows.js';
 import type { Subject } from './subjects.js';
 import { measureEachSubject } from './subjects.js';
@@ -25,18 +27,21 @@ const DRAIN_MS = 3000;
 let nextRun = 1_000_000;
 
 /**
- * Publish-to-delivery latency at a fixed 10,000 messages/s for 3 s, one publisher and one
- * subscriber in the bench process (so one clock), each server in its own process. Each
- * message's latency runs from its INTENDED send time on the fixed schedule (carried in the
- * payload) to its delivery, so a sender held up by a stall is charged for it (no coordinated
- * omission). Percentiles are computed per second; the figure is their median, min and max.
+ * Publish-to-delivery latency at a fixed 10,000 messages/s for 3 s, each server in its own
+ * process. The subscriber runs in the bench thread; the publisher in a worker thread of its
+ * own, sending each message at its due time on an exact schedule (paced.ts), so that neither
+ * waits for the other. Each message's latency runs from its INTENDED send time (carried in the
+ * payload, on the bench thread's clock) to its delivery, so a sender held up by a stall is
+ * charged for it (no coordinated omission). Percentiles are computed per second; the figure is
+ * their median, min and max.
  */
 export const latencyScenario: Scenario = {
   name: 'latency',
   description: 'publish-to-delivery latency p50/p99/p99.9 at 10,000 msg/s (no coordinated omission)',
   async run(): Promise<Row[]> {
-    const results = await measureEachSubject(NETWORK_SUBJECTS, measureLatency);
-    const pick = (f: (l: SubjectLatency) => Figure) => measuredOf(results, f);
+    // Servers started here (`fresh`), so that their process, and its CPU time, is known.
+    const results = await measureEachSubject(NETWORK_SUBJECTS, measureLatency, { fresh: true });
+    const pick = (f: (l: SubjectLatency) => Figure | { readonly missing: string }) => measuredOf(results, f);
     const base = { scenario: 'latency', unit: 'µs', better: 'lower' as const };
     const count = RATE * MEASURED_SECONDS;
     return [
@@ -67,6 +72,18 @@ export const latencyScenario: Scenario = {
         pick((l) => summarize([(100 * l.missing) / count])),
       ),
       ...comparedRows(
+        { ...base, metric: 'server CPU per message', unit: 'µs' },
+        pick((l) =>
+          l.serverCpuMicros === undefined
+            ? { missing: 'server process not known' }
+            : summarize([l.serverCpuMicros]),
+        ),
+      ),
+      ...comparedRows(
+        { ...base, metric: 'clients CPU per message (publisher and subscriber)', unit: 'µs' },
+        pick((l) => summarize([l.clientCpuMicros])),
+      ),
+      ...comparedRows(
         {
           ...base,
           metric: `sent/s (schedule ${RATE.toLocaleString('en-US')}/s)`,
@@ -83,43 +100,61 @@ export const latencyScenario: Scenario = {
 interface SubjectLatency extends LatencyFigures {
   /** Messages per second actually sent: below the schedule's rate when the sender was held up. */
   readonly sentPerSecond: number;
+  /**
+   * CPU time per message sent in the measured run: the server's process, and this process
+   * (publisher and subscriber). Two cores are shared by all of them, so CPU time spent on each
+   * message is what lets queues, and the tail, grow.
+   */
+  readonly serverCpuMicros: number | undefined;
+  readonly clientCpuMicros: number;
+}
+
+function serverCpuMs(subject: Subject): Promise<number | undefined> {
+  return subject.serverPid === undefined ? Promise.resolve(undefined) : processCpuMs(subject.serverPid);
 }
 
 async function measureLatency(subject: Subject): Promise<SubjectLatency> {
   const client = busClientFor(subject.endpoint);
   const tracker = new DeliveryTracker(KEYS);
   let subscriber: BusSubscriber | undefined;
-  let publisher: BusPublisher | undefined;
+  let publisher: PacedPublisher | undefined;
   try {
     subscriber = await client.subscriber(subject.endpoint, 'bench.latency', tracker.onMessage);
-    publisher = await client.publisher(subject.endpoint, 'bench.latency', WINDOW);
+    publisher = await PacedPublisher.start(subject.endpoint, 'bench.latency', WINDOW);
     const warmup = nextRun++;
     tracker.begin(warmup);
-    const warm = await publishRun(publisher, {
-      run: warmup,
-      count: (RATE * WARMUP_MS) / 1000,
-      maxMs: WARMUP_MS * 2,
-      keys: KEYS,
-      rate: RATE,
-    });
-    await tracker.end(warm.published, DRAIN_MS);
+    const warm = await publisher.run(
+      { run: warmup, count: (RATE * WARMUP_MS) / 1000, maxMs: WARMUP_MS * 2, keys: KEYS, rate: RATE },
+      WARMUP_MS * 2 + DRAIN_MS,
+    );
+    await tracker.end(warm.outcome.published, DRAIN_MS);
 
     const count = RATE * MEASURED_SECONDS;
     const latencies = new Float64Array(count).fill(Number.NaN);
     const run = nextRun++;
     tracker.begin(run, latencies);
+    const serverCpuBefore = await serverCpuMs(subject);
+    const clientCpuBefore = process.cpuUsage();
     // Generous time bound: a subject that cannot keep the rate still ends the run.
-    const outcome = await publishRun(publisher, {
-      run,
-      count,
-      maxMs: MEASURED_SECONDS * 2000,
-      keys: KEYS,
-      rate: RATE,
-    });
+    const maxMs = MEASURED_SECONDS * 2000;
+    const { outcome, stats } = await publisher.run(
+      { run, count, maxMs, keys: KEYS, rate: RATE },
+      maxMs + DRAIN_MS,
+    );
     await tracker.end(outcome.published, DRAIN_MS);
-    warnIfRefused(subject, publisher);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuAfter = await serverCpuMs(subject);
+    warnIfRefused(subject, stats);
     const sentPerSecond = (outcome.published * 1000) / (outcome.sentAt - outcome.startedAt);
-    return { ...latencyFigures(latencies, count, MEASURED_SECONDS), sentPerSecond };
+    return {
+      ...latencyFigures(latencies, count, MEASURED_SECONDS),
+      sentPerSecond,
+      serverCpuMicros:
+        serverCpuBefore === undefined || serverCpuAfter === undefined
+          ? undefined
+          : ((serverCpuAfter - serverCpuBefore) * 1000) / outcome.published,
+      clientCpuMicros: (clientCpu.user + clientCpu.system) / outcome.published,
+    };
   } finally {
     await publisher?.close().catch(() => {});
     await subscriber?.close().catch(() => {});

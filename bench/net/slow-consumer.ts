@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { summarize } from '../lib/measure.js';
 import type { Row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
-import { startTsWorker } from '../lib/worker.js';
+import { nextWorkerMessage, startTsWorker } from '../lib/worker.js';
 import type { Backlog } from './backlog.js';
 import { serverBacklog } from './backlog.js';
 import { NETWORK_SUBJECTS } from './delivery-scenario.js';
@@ -128,7 +128,7 @@ async function measureSlowConsumer(subject: Subject): Promise<SlowFigures> {
     await publishRun(publisher, { run: warmup, count: KEYS, maxMs: 10_000, keys: KEYS });
     worker = startTsWorker(new URL('./slow-subscriber-worker.ts', import.meta.url), data);
     exited = once(worker, 'exit');
-    const ready = await nextMessage(worker, WORKER_TIMEOUT_MS);
+    const ready = await nextWorkerMessage<FromWorker>(worker, WORKER_TIMEOUT_MS, 'the slow subscriber');
     if (ready.type !== 'ready') {
       throw new Error(ready.type === 'failed' ? ready.error : `worker said ${ready.type}`);
     }
@@ -141,7 +141,7 @@ async function measureSlowConsumer(subject: Subject): Promise<SlowFigures> {
       keys: KEYS,
       rate: RATE,
     });
-    warnIfRefused(subject, publisher);
+    warnIfRefused(subject, publisher.stats);
     const after = await serverResidentBytes(subject);
     const heapAfter = await subject.serverMemory();
     const backlog = await serverBacklog(subject);
@@ -156,7 +156,11 @@ async function measureSlowConsumer(subject: Subject): Promise<SlowFigures> {
       count: outcome.published,
       timeoutMs: CATCH_UP_TIMEOUT_MS,
     } satisfies ToWorker);
-    const caughtUp = await nextMessage(worker, CATCH_UP_TIMEOUT_MS + 2000);
+    const caughtUp = await nextWorkerMessage<FromWorker>(
+      worker,
+      CATCH_UP_TIMEOUT_MS + 2000,
+      'the slow subscriber',
+    );
     const complete = caughtUp.type === 'caught-up' && caughtUp.complete;
     return {
       memoryGrowth: before === undefined || after === undefined ? undefined : after - before,
@@ -195,28 +199,4 @@ function maxVersionGapOf(view: SlowView, published: number): number {
     maxGap = Math.max(maxGap, latest - held);
   }
   return maxGap;
-}
-
-function nextMessage(worker: Worker, timeoutMs: number): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`the slow subscriber did not answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message: FromWorker) => {
-      cleanup();
-      resolve(message);
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-  });
 }

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BusPublisher } from './bus.js';
+import type { PublishOutcome } from './drive.js';
+import { versionOf } from './drive.js';
+import { encodePayload } from './payload.js';
+
+export interface PacedPlan {
+  readonly run: number;
+  readonly count: number;
+  /** Key slots, round-robin. */
+  readonly keys: number;
+  /** Messages per second: message i is due at start + i * 1000 / rate ms, exactly. */
+  readonly rate: number;
+  /** The run stops sending after this long even if `count` is not reached, ms. */
+  readonly maxMs: number;
+}
+
+/**
+ * The clock of another thread: `performance.now()` differs per thread (each has its own time
+ * origin), the monotonic `process.hrtime` does not. `originMs` is the hrtime, in ms, at which
+ * the measuring thread's `performance.now()` was 0; `now()` reads that thread's clock here.
+ */
+export class SharedClock {
+  readonly originMs: number;
+
+  constructor(originMs: number) {
+    this.originMs = originMs;
+  }
+
+  /** The origin of this thread's `performance.now()`, for the thread that sends it. */
+  static here(): number {
+    // The reading between two of this thread's: their mean is the same instant to within a
+    // microsecond. (A first `performance.now()` may take most of a millisecond to set itself up.)
+    const before = performance.now();
+    const hr = hrtimeMs();
+    return hr - (before + performance.now()) / 2;
+  }
+
+  now(): number {
+    return hrtimeMs() - this.originMs;
+  }
+}
+
+function hrtimeMs(): number {
+  const [seconds, nanos] = process.hrtime();
+  return seconds * 1000 + nanos / 1e6;
+}
+
+/** Atomics.wait oversleeps by about Linux's default timer slack (50 µs); wake that much early. */
+const WAKE_EARLY_MS = 0.05;
+/** Waits longer than this go to a timer, so that the thread's I/O runs meanwhile. */
+const TIMER_THRESHOLD_MS = 2;
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Sends on an exact schedule, for a thread of its own (a worker): each message is sent at its
+ * due time to within tens of microseconds, where a timer would send ten at a time on 1 ms ticks
+ * and charge every subject up to a millisecond of its own making. Short waits block the thread
+ * in `Atomics.wait` (no CPU spent, unlike a spin, which would take a core from the servers under
+ * test); between two messages the thread yields one turn, so acknowledgements are read.
+ *
+ * Each payload carries its due time on `clock`, whether or not the sender kept up: latency
+ * counts the wait of a message sent late, a stalled sender included (no coordinated omission).
+ */
+export async function publishPaced(
+  publisher: BusPublisher,
+  plan: PacedPlan,
+  clock: SharedClock,
+): Promise<PublishOutcome> {
+  const period = 1000 / plan.rate;
+  const startedAt = clock.now();
+  const deadline = startedAt + plan.maxMs;
+  let seq = 0;
+  while (seq < plan.count) {
+    const dueAt = startedAt + seq * period;
+    let ahead = dueAt - clock.now();
+    if (ahead > TIMER_THRESHOLD_MS) {
+      await sleep(ahead - TIMER_THRESHOLD_MS / 2);
+      ahead = dueAt - clock.now();
+    }
+    if (ahead > WAKE_EARLY_MS) Atomics.wait(pause, 0, 0, ahead - WAKE_EARLY_MS);
+    if (clock.now() > deadline) break;
+    const wait = publisher.send(
+      seq % plan.keys,
+      versionOf(plan.run, seq),
+      encodePayload(dueAt, plan.run, seq),
+    );
+    seq++;
+    if (wait !== undefined) await wait;
+    else await nextTurn();
+  }
+  const sentAt = clock.now();
+  await publisher.flush();
+  return { published: seq, startedAt, sentAt, confirmedAt: clock.now() };
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import type { BusPublisher } from '../../bench/net/bus.js';
+import { newPublisherStats } from '../../bench/net/bus.js';
+import { publishPaced, SharedClock } from '../../bench/net/paced.js';
+import type { PayloadHeader } from '../../bench/net/payload.js';
+import { readPayload } from '../../bench/net/payload.js';
+
+interface Sent {
+  readonly slot: number;
+  readonly version: number;
+  readonly header: PayloadHeader;
+}
+
+/** A publisher that records what it is given; `window` sends in a row, then one wait. */
+function recordingPublisher(window: number): { publisher: BusPublisher; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const stats = newPublisherStats();
+  const publisher: BusPublisher = {
+    stats,
+    send(slot, version, payload) {
+      const header = { intendedAt: 0, run: 0, seq: 0 };
+      assert.ok(readPayload(payload, header));
+      sent.push({ slot, version, header });
+      stats.sent++;
+      return sent.length % window === 0 ? Promise.resolve() : undefined;
+    },
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return { publisher, sent };
+}
+
+describe('paced publishing for the latency benchmark', () => {
+  it('gives message i the due time start + i / rate, exactly, whether or not it was sent late', async () => {
+    const { publisher, sent } = recordingPublisher(4);
+    const clock = new SharedClock(SharedClock.here());
+    const outcome = await publishPaced(
+      publisher,
+      { run: 7, count: 50, keys: 3, rate: 20_000, maxMs: 10_000 },
+      clock,
+    );
+    assert.equal(outcome.published, 50);
+    assert.equal(sent.length, 50);
+    sent.forEach(({ slot, header }, i) => {
+      assert.equal(slot, i % 3);
+      assert.equal(header.run, 7);
+      assert.equal(header.seq, i);
+      assert.equal(header.intendedAt, outcome.startedAt + i * 0.05);
+    });
+    assert.ok(sent.every(({ version }, i) => i === 0 || version === sent[i - 1]!.version + 1));
+    assert.ok(
+      outcome.sentAt >= sent.at(-1)!.header.intendedAt,
+      'the last message was not sent before it was due',
+    );
+  });
+
+  it('stops at maxMs with what it sent so far', async () => {
+    const { publisher, sent } = recordingPublisher(1000);
+    const clock = new SharedClock(SharedClock.here());
+    const outcome = await publishPaced(
+      publisher,
+      { run: 1, count: 1_000_000, keys: 1, rate: 1000, maxMs: 30 },
+      clock,
+    );
+    assert.equal(outcome.published, sent.length);
+    assert.ok(sent.length > 0 && sent.length < 1000, `sent ${sent.length}`);
+  });
+
+  it("reads the other thread's clock: a worker's reading falls between the two around it", async () => {
+    const clockUrl = new URL('../../bench/net/paced.ts', import.meta.url).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const worker = new Worker(
+      `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(clockUrl)}); })
+        .then(({ SharedClock }) => {
+          const { parentPort, workerData } = require('node:worker_threads');
+          const clock = new SharedClock(workerData);
+          parentPort.on('message', () => parentPort.postMessage(clock.now()));
+          parentPort.postMessage('ready');
+        });`,
+      { eval: true, workerData: SharedClock.here() },
+    );
+    try {
+      assert.equal((await once(worker, 'message'))[0], 'ready');
+      for (let i = 0; i < 20; i++) {
+        const before = performance.now();
+        worker.postMessage('now');
+        const [reading] = (await once(worker, 'message')) as [number];
+        const after = performance.now();
+        assert.ok(before <= reading && reading <= after, `${before} <= ${reading} <= ${after}`);
+      }
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
