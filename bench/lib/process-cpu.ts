@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 
 /**
- * Linux's clock tick for /proc times: USER_HZ, 100 on every architecture Node runs on
- * (the kernel fixes it for user space whatever its internal HZ).
+ * Linux's clock tick for /proc times: USER_HZ, which the kernel fixes at 100 for user space on
+ * x86 and Arm whatever its internal HZ.
  */
 const MS_PER_TICK = 10;
 
