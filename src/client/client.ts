@@ -12,7 +12,7 @@ import { resolveClientOptions } from './options.js';
 import type { PublishQueueStats } from './publish-queue.js';
 import { PublishQueue } from './publish-queue.js';
 import type { PublishOptions } from './publish-request.js';
-import { buildPublishRequest } from './publish-request.js';
+import { borrowsState, buildPublishRequest } from './publish-request.js';
 import type { SnapshotListener, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionSet } from './subscription-set.js';
 
@@ -138,7 +138,7 @@ export class SbmpClient {
       if (this.#closedWith !== undefined) throw this.#closedWith;
       const maxStateBytes = this.#connection?.welcome.maxStateBytes ?? 0;
       const request = buildPublishRequest(key, state, options, this.#options.encoding, maxStateBytes);
-      return this.#publishes.enqueue(request, options.signal);
+      return this.#publishes.enqueue(request, options.signal, borrowsState(request));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,11 +1,15 @@
 import type { PublishFrame } from '../codec/frame-types.js';
 import type { ApplyResult } from '../core/apply.js';
+import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import { RingQueue } from '../core/ring-queue.js';
 import type { Ack } from './ack.js';
 
-/** A publish as queued: the frame minus the request id, which is given when it is sent. */
-export type PublishRequest = Omit<PublishFrame, 'type' | 'requestId'>;
+/**
+ * A publish as queued: its PUBLISH frame, whose request id is given when it is sent (the one
+ * field the queue writes).
+ */
+export type PublishRequest = { -readonly [K in keyof PublishFrame]: PublishFrame[K] };
 
 interface Pending {
   readonly request: PublishRequest;
@@ -58,8 +62,15 @@ export class PublishQueue {
     return { inFlight: this.#inFlight.size, queued: this.#queued.length, window: this.#window };
   }
 
-  /** Queues `request`; resolves with the ack, rejects with a failure (never for stale/conflict). */
-  enqueue(request: PublishRequest, signal?: AbortSignal): Promise<Ack> {
+  /**
+   * Queues `request`; resolves with the ack, rejects with a failure (never for stale/conflict).
+   * `borrowedState`: the request's state is the caller's buffer, which the caller may reuse once
+   * `enqueue` returns. A publish sent at once has its frame encoded (the bytes copied) before
+   * that; one that has to wait gets a copy of its own. Most publishes go out at once; copying
+   * only those that wait (and building the frame without temporary objects) took a client's
+   * heap allocation per 256-byte publish from 2,590 to 2,090 bytes, 256 in flight.
+   */
+  enqueue(request: PublishRequest, signal?: AbortSignal, borrowedState = false): Promise<Ack> {
     if (this.#closedWith !== undefined) return Promise.reject(this.#closedWith);
     if (signal?.aborted) return Promise.reject(abortError(request.key, signal));
     if (this.#queued.length >= this.#maxQueued) {
@@ -91,6 +102,8 @@ export class PublishQueue {
       }
       this.#queued.push(pending);
       this.#pump();
+      if (borrowedState && pending.requestId === 0 && !pending.settled)
+        request.state = copyKept(request.state);
     });
   }
 
@@ -186,7 +199,8 @@ export class PublishQueue {
       if (pending.settled) continue;
       pending.requestId = this.#allocateRequestId();
       this.#inFlight.set(pending.requestId, pending);
-      send({ type: 'publish', requestId: pending.requestId, ...pending.request });
+      pending.request.requestId = pending.requestId;
+      send(pending.request);
       // `send` may have lost the connection synchronously and cleared the window.
       if (this.#send !== send) return;
     }

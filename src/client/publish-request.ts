@@ -1,6 +1,5 @@
 import type { StateEncoding } from '../codec/frame-types.js';
 import { encodeState } from '../codec/state.js';
-import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import { validateKey } from '../core/key.js';
 import type { TraceContext } from '../core/snapshot.js';
@@ -24,9 +23,12 @@ export interface PublishOptions {
 }
 
 /**
- * Validates a publish and encodes its state now, so bad input fails before anything is queued
- * and a later change to the caller's object cannot alter what is sent. `maxStateBytes` is the
- * server's limit from WELCOME (0 when not known yet).
+ * Validates a publish and makes its PUBLISH frame (request id 0 until it is sent), so bad input
+ * fails before anything is queued. A state to encode is encoded now, so a later change to the
+ * caller's object cannot alter what is sent. A byte state (`contentType`) is the caller's own
+ * buffer: the frame that carries it is encoded, which copies the bytes, as the publish is sent,
+ * and the queue copies them first when the publish has to wait (`borrowsState`).
+ * `maxStateBytes` is the server's limit from WELCOME (0 when not known yet).
  */
 export function buildPublishRequest(
   key: string,
@@ -48,9 +50,7 @@ export function buildPublishRequest(
         { details: { key } },
       );
     }
-    // A copy, so a caller reusing its buffer cannot change a queued publish (`slice` on a Node
-    // Buffer would be a view, not a copy).
-    bytes = copyKept(state);
+    bytes = state;
   } else {
     bytes = encodeState(state, encoding);
   }
@@ -61,14 +61,23 @@ export function buildPublishRequest(
       { details: { key, bytes: bytes.length, limit: maxStateBytes } },
     );
   }
-  return {
+  // Built in one go, optional fields only when present: no temporary objects per publish.
+  const frame: PublishRequest = {
+    type: 'publish',
+    requestId: 0,
     key,
     state: bytes,
     ts: options.ts ?? Date.now(),
-    ...(options.version === undefined ? {} : { version: options.version }),
-    ...(options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion }),
-    ...(options.deleted === true ? { deleted: true } : {}),
-    ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
-    ...(options.trace === undefined ? {} : { trace: options.trace }),
   };
+  if (options.version !== undefined) frame.version = options.version;
+  if (options.ifVersion !== undefined) frame.ifVersion = options.ifVersion;
+  if (options.deleted === true) frame.deleted = true;
+  if (options.contentType !== undefined) frame.contentType = options.contentType;
+  if (options.trace !== undefined) frame.trace = options.trace;
+  return frame;
+}
+
+/** True when `request` still carries the caller's own bytes (see `buildPublishRequest`). */
+export function borrowsState(request: PublishRequest): boolean {
+  return request.contentType !== undefined;
 }

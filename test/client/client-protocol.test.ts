@@ -84,6 +84,34 @@ describe('SbmpClient against a scripted peer', () => {
     await client.close();
   });
 
+  it('sends the bytes a byte state had at publish(), sent at once or queued, whatever the caller does with its buffer after', async () => {
+    const [client, conn] = await Promise.all([connect({ maxInFlight: 1 }), peer.nextConnection()]);
+    const bytes = { contentType: 'application/octet-stream' };
+    const first = Buffer.alloc(300, 1);
+    const second = Buffer.alloc(300, 2);
+    const acks = [
+      client.publish('b/k1', first, { ...bytes, version: 1 }),
+      // The window holds one: this one waits in the queue.
+      client.publish('b/k2', second, { ...bytes, version: 1 }),
+    ];
+    assert.deepEqual(
+      { inFlight: client.stats().inFlight, queued: client.stats().queued },
+      { inFlight: 1, queued: 1 },
+    );
+    first.fill(9);
+    second.fill(9);
+    const sentFirst = await conn.next('publish');
+    assert.ok(Buffer.from(sentFirst.state).equals(Buffer.alloc(300, 1)), 'the publish sent at once');
+    conn.send({ type: 'ack', requestId: sentFirst.requestId, result: 'applied', version: 1, revision: 1 });
+    const sentSecond = await conn.next('publish');
+    assert.ok(Buffer.from(sentSecond.state).equals(Buffer.alloc(300, 2)), 'the publish that waited');
+    conn.send({ type: 'ack', requestId: sentSecond.requestId, result: 'applied', version: 1, revision: 2 });
+    assert.deepEqual(
+      (await within(Promise.all(acks), 5_000, 'both acks')).map((a) => a.key),
+      ['b/k1', 'b/k2'],
+    );
+  });
+
   it('opens the window one publish per ack', async () => {
     const [client, conn] = await Promise.all([connect({ maxInFlight: 2 }), peer.nextConnection()]);
     const acks = Array.from({ length: 5 }, (_, i) => client.publish(`o/k${i}`, i, { version: 1 }));
