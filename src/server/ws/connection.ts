@@ -537,8 +537,13 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
   }
 }
 
+/**
+ * The message as a plain Uint8Array over the same memory: the frames and states decoded from
+ * it are views into it, and a plain array's `subarray` costs half a Buffer's, which makes each
+ * of its views a FastBuffer (70 against 133 ns, measured alone on Node 20).
+ */
 function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
