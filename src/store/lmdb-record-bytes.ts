@@ -135,6 +135,21 @@ export function writeString(bytes: Buffer, at: number, value: string | undefined
     bytes[at] = 0xc0;
     return at + 1;
   }
+  const chars = value.length;
+  if (chars < 0x20) {
+    // A short ASCII string (a source, a content type) is written by a loop: 83 ns against
+    // 200 ns for `Buffer.byteLength` plus `write` (18- and 24-character strings, Node 20).
+    let i = 0;
+    for (; i < chars; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) break;
+      bytes[at + 1 + i] = c;
+    }
+    if (i === chars) {
+      bytes[at] = 0xa0 | chars;
+      return at + 1 + chars;
+    }
+  }
   const length = Buffer.byteLength(value);
   let start: number;
   if (length < 0x20) {

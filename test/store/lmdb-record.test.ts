@@ -34,8 +34,12 @@ const anyRecord = fc.record({
   version: anyCount,
   revision: anyCount,
   ts: anyTs,
-  // Short, 8-bit, and 16-bit MessagePack string lengths.
-  source: fc.oneof(fc.string({ minLength: 1, maxLength: 31 }), fc.string({ minLength: 32, maxLength: 300 })),
+  // Short, 8-bit, and 16-bit MessagePack string lengths; ASCII (written by a loop) and not.
+  source: fc.oneof(
+    fc.string({ minLength: 1, maxLength: 31 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 31 }),
+    fc.string({ minLength: 32, maxLength: 300 }),
+  ),
   deleted: fc.boolean(),
   rawBytes: fc.boolean(),
   stateBytes: fc.uint8Array({ maxLength: 64 }),
