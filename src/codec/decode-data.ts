@@ -2,7 +2,7 @@ import type { ApplyResult } from '../core/apply.js';
 import type { TraceContext } from '../core/snapshot.js';
 import { decodeTrace, EMPTY_BYTES, expect, L, type Mutable, missing, nested, V } from './decode-support.js';
 import type { AckFrame, PublishFrame, SnapshotEntry, SnapshotsFrame, SubscribeFrame } from './frame-types.js';
-import { badFrame, type ProtoReader } from './protobuf-wire.js';
+import { badFrame, type ProtoReader, type StringMemo } from './protobuf-wire.js';
 import {
   ACK_FIELD,
   APPLY_RESULT_BY_WIRE,
@@ -13,6 +13,13 @@ import {
 } from './wire-schema.js';
 
 /** Decoders of the messages that carry data: PUBLISH, ACK, SUBSCRIBE, SNAPSHOTS and their entries. */
+
+// Fields that repeat from one message to the next (see `ProtoReader.recurringString`): every
+// snapshot of one producer has its source, most share a content type.
+const publishContentType: StringMemo = { last: '' };
+const entrySource: StringMemo = { last: '' };
+const entryContentType: StringMemo = { last: '' };
+const entryPublisherId: StringMemo = { last: '' };
 
 export function decodePublish(r: ProtoReader): PublishFrame {
   let requestId = 0;
@@ -49,7 +56,7 @@ export function decodePublish(r: ProtoReader): PublishFrame {
         break;
       case PUBLISH_FIELD.contentType:
         expect(tag, L, 'publish.contentType');
-        contentType = r.string('publish.contentType');
+        contentType = r.recurringString('publish.contentType', publishContentType);
         break;
       case PUBLISH_FIELD.state:
         expect(tag, L, 'publish.state');
@@ -174,7 +181,7 @@ export function decodeEntryFields(r: ProtoReader): SnapshotEntry {
         break;
       case ENTRY_FIELD.source:
         expect(tag, L, 'entry.source');
-        source = r.string('entry.source');
+        source = r.recurringString('entry.source', entrySource);
         break;
       case ENTRY_FIELD.deleted:
         expect(tag, V, 'entry.deleted');
@@ -182,7 +189,7 @@ export function decodeEntryFields(r: ProtoReader): SnapshotEntry {
         break;
       case ENTRY_FIELD.contentType:
         expect(tag, L, 'entry.contentType');
-        contentType = r.string('entry.contentType');
+        contentType = r.recurringString('entry.contentType', entryContentType);
         break;
       case ENTRY_FIELD.state:
         expect(tag, L, 'entry.state');
@@ -194,7 +201,7 @@ export function decodeEntryFields(r: ProtoReader): SnapshotEntry {
         break;
       case ENTRY_FIELD.publisherId:
         expect(tag, L, 'entry.publisherId');
-        publisherId = r.string('entry.publisherId');
+        publisherId = r.recurringString('entry.publisherId', entryPublisherId);
         break;
       default:
         r.skip(tag);

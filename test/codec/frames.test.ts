@@ -20,6 +20,7 @@ import {
   ProtoReader,
   ProtoWriter,
   portableAsciiString,
+  type StringMemo,
   utf8Length,
   varintSize,
 } from '../../src/codec/protobuf-wire.js';
@@ -272,6 +273,60 @@ describe('ASCII strings', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('recurring strings', () => {
+  /** A length-delimited string field's bytes, as the encoder writes it. */
+  function field(text: string): Uint8Array {
+    const w = new ProtoWriter(new Uint8Array(varintSize(utf8Length(text)) + utf8Length(text)));
+    w.string(text, utf8Length(text));
+    return w.finish();
+  }
+
+  it('reads what `string` reads, for any run of repeated, changed and non-ASCII values', () => {
+    // A small pool, so that values recur; same-length neighbours, so that a byte compare
+    // that stopped early or started late would show; and 'Ã©', whose two character codes are
+    // the two UTF-8 bytes of 'é', so that remembering a non-ASCII value would show.
+    const pool = fc.constantFrom(
+      '',
+      'a',
+      'b',
+      'sbmp-1',
+      'sbmp-2',
+      'sbmp-12',
+      'é',
+      'Ã©',
+      'ée',
+      'x'.repeat(63),
+      'x'.repeat(64),
+    );
+    const value = fc.oneof(pool, fc.string({ unit: 'binary', maxLength: 70 }));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 30 }), (values) => {
+        const memo: StringMemo = { last: '' };
+        for (const text of values) {
+          const bytes = field(text);
+          assert.equal(new ProtoReader(bytes).recurringString('f', memo), text);
+          assert.equal(new ProtoReader(bytes).string('f'), text);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('remembers short ASCII values only, and refuses invalid UTF-8 whatever it remembers', () => {
+    const memo: StringMemo = { last: '' };
+    new ProtoReader(field('sbmp-1')).recurringString('f', memo);
+    assert.equal(memo.last, 'sbmp-1');
+    new ProtoReader(field('é!')).recurringString('f', memo);
+    assert.equal(memo.last, 'sbmp-1', 'a non-ASCII value is not remembered');
+    new ProtoReader(field('y'.repeat(64))).recurringString('f', memo);
+    assert.equal(memo.last, 'sbmp-1', 'a long value is not remembered');
+    // Two bytes, as long as a remembered 'ab', that are not UTF-8.
+    new ProtoReader(field('ab')).recurringString('f', memo);
+    throwsCode(() => new ProtoReader(Uint8Array.of(2, 0xc3, 0x28)).recurringString('f', memo), 'bad_frame');
+    assert.equal(new ProtoReader(field('ab')).recurringString('f', memo), 'ab');
   });
 });
 
