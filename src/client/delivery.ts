@@ -17,13 +17,21 @@ export interface DeliveredSnapshot<T = unknown> extends StoredSnapshot<T> {
  * Turns a wire entry into a snapshot, refusing (with `bad_frame` / `bad_state`) any entry that
  * breaks the protocol: an invalid key or version, a key outside the subscription's pattern, or
  * state bytes that do not decode. The caller reports and skips such an entry, so it is never applied.
+ * `heldKey` is the subscription's string for the entry's key when it holds the key already: the
+ * snapshot takes it instead of the entry's copy, so kept snapshots of one key share one string.
  */
 export function decodeDelivery(
   entry: SnapshotEntry,
   pattern: KeyPattern,
   encoding: StateEncoding,
+  heldKey?: string,
 ): DeliveredSnapshot {
-  if (!isValidKey(entry.key) || !pattern.matches(entry.key) || !isValidVersion(entry.version)) {
+  // A held key was checked by the replica when it first came.
+  if (
+    (heldKey === undefined && !isValidKey(entry.key)) ||
+    !pattern.matches(entry.key) ||
+    !isValidVersion(entry.version)
+  ) {
     throw new SbmpError(
       'bad_frame',
       `the server delivered '${entry.key}' v${entry.version} to a subscription of '${pattern.source}'`,
@@ -51,17 +59,16 @@ export function decodeDelivery(
       }
     }
   }
-  // Built in one go, optional fields only when present: one allocation per delivery.
-  const snapshot: { -readonly [K in keyof DeliveredSnapshot]: DeliveredSnapshot[K] } = {
-    key: entry.key,
-    version: entry.version,
-    revision: entry.revision,
-    ts: entry.ts,
-    source: entry.source,
-    state,
-  };
+  // Built in one go, optional fields only when present: one allocation per delivery. A byte
+  // state's content type is in the literal itself: added afterwards, it would cost every kept
+  // snapshot a second object (a property array) for the garbage collector to copy.
+  const key = heldKey ?? entry.key;
+  const { version, revision, ts, source } = entry;
+  const snapshot: { -readonly [K in keyof DeliveredSnapshot]: DeliveredSnapshot[K] } =
+    decodeAs === undefined && contentType !== undefined
+      ? { key, version, revision, ts, source, state, contentType }
+      : { key, version, revision, ts, source, state };
   if (entry.deleted === true) snapshot.deleted = true;
-  if (decodeAs === undefined && contentType !== undefined) snapshot.contentType = contentType;
   if (entry.trace !== undefined) snapshot.trace = entry.trace;
   if (entry.publisherId !== undefined && entry.publisherId !== '') snapshot.publisherId = entry.publisherId;
   return snapshot;

@@ -105,10 +105,14 @@ export class SubscriptionSet {
     // Frames for a subscription just ended may still be on the wire.
     if (record === undefined) return;
     const snapshots: DeliveredSnapshot[] = [];
+    const replicas = record.subscription.replicas;
     for (const entry of frame.entries) {
       // A delivery that breaks the protocol is reported and skipped, never applied.
       try {
-        snapshots.push(decodeDelivery(entry, record.pattern, this.#options.encoding));
+        // A key already held keeps its string: the new snapshot then holds no string of its
+        // own, one object fewer for every garbage collection to copy.
+        const heldKey = replicas.get(entry.key)?.key;
+        snapshots.push(decodeDelivery(entry, record.pattern, this.#options.encoding, heldKey));
       } catch (error) {
         this.#options.report(error);
       }
