@@ -42,12 +42,6 @@ export interface MemoryStoreOptions {
   readonly retention?: RetentionPolicy;
 }
 
-interface Entry {
-  readonly snapshot: StoredSnapshot;
-  /** Store clock when applied; tombstone retention counts from here, not from the producer's `ts`. */
-  readonly storedAt: number;
-}
-
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   durable: false,
   syncedToDisk: false,
@@ -65,7 +59,12 @@ export class MemoryStore implements Store {
   readonly capabilities = CAPABILITIES;
   /** New for every instance: a memory store's history begins with it. */
   readonly epoch: string = globalThis.crypto.randomUUID();
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, StoredSnapshot>();
+  /**
+   * Store clock when each held tombstone was applied: retention counts from here, not from the
+   * producer's `ts`. Only tombstones need it, so a live put keeps no second object.
+   */
+  readonly #tombstonedAt = new Map<string, number>();
   readonly #log = new RevisionLog();
   readonly #hub: WatchHub;
   readonly #inputDefaults: InputDefaults;
@@ -90,7 +89,7 @@ export class MemoryStore implements Store {
     });
     this.#hub = new WatchHub({
       readIndex: (after, maxEntries, matches) => this.#readIndex(after, maxEntries, matches),
-      readKey: (key) => this.#entries.get(key)?.snapshot,
+      readKey: (key) => this.#entries.get(key),
       committedRevision: () => this.#revision,
       compactedRevision: () => this.#compactedRevision,
     });
@@ -127,21 +126,25 @@ export class MemoryStore implements Store {
   #apply(input: SnapshotInput, options: PutOptions | undefined): PutOutcome {
     this.#checkOpen();
     const prepared = preparePut(input, options, this.#inputDefaults);
-    const current = this.#entries.get(prepared.key)?.snapshot;
+    const current = this.#entries.get(prepared.key);
     const { result, version } = decidePut(current, prepared, sameContent);
     if (result !== 'applied') return { result, version, revision: current?.revision ?? 0 };
     const revision = ++this.#revision;
-    const stored = freezeSnapshot(toStoredSnapshot(prepared, version, revision));
+    // A key held already keeps its string: the new version shares it.
+    const key = current?.key ?? prepared.key;
+    const stored = freezeSnapshot(toStoredSnapshot(prepared, version, revision, key));
     if (current === undefined) this.#sortedKeys = undefined;
-    this.#entries.set(prepared.key, { snapshot: stored, storedAt: this.#clock() });
-    this.#log.append(prepared.key, revision);
+    this.#entries.set(key, stored);
+    if (stored.deleted === true) this.#tombstonedAt.set(key, this.#clock());
+    else if (current?.deleted === true) this.#tombstonedAt.delete(key);
+    this.#log.append(key, revision);
     this.#hub.publish(stored);
     return { result, version, revision };
   }
 
   async get(key: string): Promise<StoredSnapshot | undefined> {
     this.#checkOpen();
-    return this.#entries.get(validateKey(key))?.snapshot;
+    return this.#entries.get(validateKey(key));
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
@@ -154,7 +157,7 @@ export class MemoryStore implements Store {
     for (; i < keys.length && items.length < limit; i++) {
       const key = keys[i]!;
       if (!key.startsWith(prefix)) break;
-      const snapshot = this.#entries.get(key)!.snapshot;
+      const snapshot = this.#entries.get(key)!;
       if (snapshot.deleted && !options.includeDeleted) continue;
       items.push(snapshot);
     }
@@ -174,10 +177,12 @@ export class MemoryStore implements Store {
     // A watch still reading its backlog may not have reached a tombstone yet; keep those.
     const floor = this.#hub.backlogFloor();
     let removed = 0;
-    for (const [key, { snapshot, storedAt }] of this.#entries) {
-      if (!snapshot.deleted || snapshot.revision > floor) continue;
+    for (const [key, storedAt] of this.#tombstonedAt) {
+      const snapshot = this.#entries.get(key)!;
+      if (snapshot.revision > floor) continue;
       if (!tombstoneExpired(storedAt, snapshot.revision, now, this.#revision, policy)) continue;
       this.#entries.delete(key);
+      this.#tombstonedAt.delete(key);
       this.#log.remove(key);
       this.#compactedRevision = Math.max(this.#compactedRevision, snapshot.revision);
       removed++;
@@ -212,7 +217,7 @@ export class MemoryStore implements Store {
 
   #hasMore(keys: string[], from: number, prefix: string, includeDeleted: boolean): boolean {
     for (let i = from; i < keys.length && keys[i]!.startsWith(prefix); i++) {
-      if (includeDeleted || !this.#entries.get(keys[i]!)!.snapshot.deleted) return true;
+      if (includeDeleted || !this.#entries.get(keys[i]!)!.deleted) return true;
     }
     return false;
   }
@@ -220,7 +225,7 @@ export class MemoryStore implements Store {
   #readIndex(after: number, maxEntries: number, matches: (key: string) => boolean): IndexPage {
     const items: StoredSnapshot[] = [];
     const { scannedTo, end } = this.#log.scan(after, maxEntries, (key) => {
-      if (matches(key)) items.push(this.#entries.get(key)!.snapshot);
+      if (matches(key)) items.push(this.#entries.get(key)!);
     });
     return { items, scannedTo: end ? Math.max(scannedTo, this.#revision) : scannedTo, end };
   }

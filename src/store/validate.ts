@@ -126,20 +126,24 @@ export function resolveVersion(prepared: PreparedPut, currentVersion: number): n
   return currentVersion + 1;
 }
 
-/** The snapshot a prepared put stores, at `version` and `revision`. */
-export function toStoredSnapshot(prepared: PreparedPut, version: number, revision: number): StoredSnapshot {
-  const snapshot: {
-    -readonly [K in keyof StoredSnapshot]: StoredSnapshot[K];
-  } = {
-    key: prepared.key,
-    version,
-    revision,
-    state: prepared.state,
-    ts: prepared.ts,
-    source: prepared.source,
-  };
+/**
+ * The snapshot a prepared put stores, at `version` and `revision`. A store that already holds
+ * the key passes its string as `key`, so that every version kept shares one string.
+ */
+export function toStoredSnapshot(
+  prepared: PreparedPut,
+  version: number,
+  revision: number,
+  key: string = prepared.key,
+): StoredSnapshot {
+  // A byte state's content type is in the literal itself: added afterwards, it would cost every
+  // kept snapshot a second object (a property array) for the garbage collector to copy.
+  const { state, ts, source, contentType } = prepared;
+  const snapshot: { -readonly [K in keyof StoredSnapshot]: StoredSnapshot[K] } =
+    contentType !== undefined
+      ? { key, version, revision, state, ts, source, contentType }
+      : { key, version, revision, state, ts, source };
   if (prepared.deleted) snapshot.deleted = true;
-  if (prepared.contentType !== undefined) snapshot.contentType = prepared.contentType;
   if (prepared.trace !== undefined) snapshot.trace = prepared.trace;
   return snapshot;
 }
