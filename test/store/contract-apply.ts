@@ -217,5 +217,26 @@ export function applyContract(factory: StoreFactory): void {
       });
       assert.deepEqual((await store.get('t/2'))?.state, { v: 2 });
     });
+
+    it('compacts only what is still a tombstone, aged from its latest delete', async () => {
+      let now = 1000;
+      const store = await factory.create({ clock: () => now });
+      // Deleted, then written again: live, so never compacted.
+      await store.put({ key: 't/live', version: 1, state: null, deleted: true });
+      await store.put({ key: 't/live', version: 2, state: { v: 2 } });
+      // Deleted twice: its age counts from the second delete.
+      await store.put({ key: 't/again', version: 1, state: null, deleted: true });
+      now = 5000;
+      await store.put({ key: 't/again', version: 2, state: null, deleted: true });
+      now = 7000;
+      assert.equal((await store.compact({ tombstoneMs: 3000 })).removedTombstones, 0);
+      assert.deepEqual((await store.get('t/live'))?.state, { v: 2 });
+      now = 9000;
+      assert.equal((await store.compact({ tombstoneMs: 3000 })).removedTombstones, 1);
+      assert.equal(await store.get('t/again'), undefined);
+      assert.deepEqual((await store.get('t/live'))?.state, { v: 2 }, 'a key written after its delete stays');
+      assert.equal((await store.compact({ tombstoneMs: 0 })).removedTombstones, 0);
+      assert.equal((await store.get('t/live'))?.version, 2);
+    });
   });
 }
