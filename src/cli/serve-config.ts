@@ -7,6 +7,8 @@ import type { ServerLimits } from '../server/limits.js';
 import { resolveLimits } from '../server/limits.js';
 import type { DebugOptions } from '../server/observability/debug-access.js';
 import { resolveDebugOptions } from '../server/observability/debug-access.js';
+import { checkStoreOptions } from '../server/run-config.js';
+import type { EmbeddedStoreOptions } from '../store/open.js';
 import { parseStoreSpec } from '../store/open.js';
 
 /** Thresholds of the memory watermark, as fractions of the memory limit. */
@@ -21,6 +23,8 @@ export interface ServeSettings {
   readonly host: string;
   readonly port: number;
   readonly store: string;
+  /** The embedded store's `sync` and `cachedHeads` (lmdb stores only); its defaults when absent. */
+  readonly storeOptions?: EmbeddedStoreOptions;
   /** Bytes; undefined: the process limit (cgroup or V8 heap limit) applies. */
   readonly memoryLimitBytes?: number;
   readonly serverId?: string;
@@ -50,6 +54,7 @@ const CONFIG_KEYS = [
   'host',
   'port',
   'store',
+  'storeOptions',
   'memoryLimit',
   'serverId',
   'limits',
@@ -93,8 +98,9 @@ interface Sourced<T> {
  * Merges the settings of `sbmp serve`: defaults < config file < environment (`SBMP_HOST`,
  * `SBMP_PORT`, `SBMP_STORE`, `SBMP_MEMORY_LIMIT`, `SBMP_SERVER_ID`) < flags. The file is named
  * by `--config` or `SBMP_CONFIG` and holds a JSON object with any of `host`, `port`, `store`,
- * `memoryLimit` ("512MB"), `serverId`, `limits` (see `ServerLimits`), `memoryWatermark`
- * (`{shedAt, refusePublishesAt, recoverBelow}`), `compactIntervalMs` and `drainMs`.
+ * `storeOptions` (`{sync, cachedHeads}`, lmdb stores only), `memoryLimit` ("512MB"),
+ * `serverId`, `limits` (see `ServerLimits`), `memoryWatermark` (`{shedAt, refusePublishesAt,
+ * recoverBelow}`), `compactIntervalMs` and `drainMs`.
  *
  * Everything is checked here, before anything starts: an unknown key, a wrong type, a port out
  * of range, an unknown store spec, an unparsable memory limit or one below 32MiB, contradictory
@@ -130,6 +136,17 @@ export async function resolveServeSettings(
     );
   }
   if (store !== undefined) checkStoreSpec(store);
+  if (file.storeOptions !== undefined) {
+    try {
+      checkStoreOptions(file.storeOptions, store?.value ?? SERVE_DEFAULTS.store);
+    } catch (error) {
+      if (!isSbmpError(error, 'bad_config')) throw error;
+      // The message names the setting (`storeOptions.sync must be ...`); say where it was written.
+      throw new SbmpError('bad_config', `config file ${configPath?.value}: ${error.message}`, {
+        details: error.details,
+      });
+    }
+  }
   const memoryLimitBytes = memoryLimit === undefined ? undefined : checkMemoryLimit(memoryLimit);
   const limits = file.limits ?? {};
   relabel(
@@ -154,6 +171,7 @@ export async function resolveServeSettings(
     port: port?.value ?? SERVE_DEFAULTS.port,
     store: store?.value ?? SERVE_DEFAULTS.store,
     limits,
+    ...(file.storeOptions === undefined ? {} : { storeOptions: file.storeOptions }),
     ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
     ...(serverId === undefined ? {} : { serverId: serverId.value }),
     ...(memoryWatermark === undefined ? {} : { memoryWatermark }),
@@ -270,6 +288,7 @@ interface ConfigFile {
   host?: string;
   port?: number;
   store?: string;
+  storeOptions?: EmbeddedStoreOptions;
   memoryLimit?: string;
   serverId?: string;
   limits?: Partial<ServerLimits>;
@@ -326,6 +345,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   expect('host', 'string');
   expect('port', 'number');
   expect('store', 'string');
+  expect('storeOptions', 'object');
   expect('memoryLimit', 'string');
   expect('serverId', 'string');
   expect('limits', 'object');

@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--config <file>',
-      'JSON config file (env SBMP_CONFIG): {host, port, store, memoryLimit, serverId, limits, memoryWatermark, compactIntervalMs, drainMs, debug}',
+      'JSON config file (env SBMP_CONFIG): {host, port, store, storeOptions, memoryLimit, serverId, limits, memoryWatermark, compactIntervalMs, drainMs, debug}',
     )
     .addHelpText(
       'after',
@@ -73,7 +73,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     signal.dispose();
     return reportFailure('serve', explainStartFailure(error, settings));
   }
-  const store = settings?.store ?? String(running.config.store);
+  // The one durability choice that is not the default is said at start-up, where operators look.
+  const store = `${settings?.store ?? String(running.config.store)}${running.store.capabilities.syncedToDisk ? ', synced to disk' : ''}`;
   await out(
     `sbmp serving ${running.url} (WebSocket ${running.url.replace(/^http/, 'ws')}/sbmp/v3/ws, store ${store})`,
   );
@@ -102,6 +103,7 @@ function runConfigOf(settings: ServeSettings): RunServerConfig {
     host: settings.host,
     port: settings.port,
     store: settings.store,
+    ...(settings.storeOptions === undefined ? {} : { storeOptions: settings.storeOptions }),
     limits: settings.limits,
     guards: {
       memory,

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { SbmpError } from '../core/errors.js';
 import type { PoolRegistry } from '../pool/registry.js';
-import { parseStoreSpec } from '../store/open.js';
+import type { EmbeddedStoreOptions } from '../store/open.js';
+import { EMBEDDED_STORE_OPTION_KEYS, parseStoreSpec } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import type { LifecycleOptions } from './guards/lifecycle.js';
 import type { MemoryLimit } from './guards/memory-limit.js';
@@ -36,6 +37,11 @@ export interface RunServerConfig {
    * shutdown; or an open `Store`, which stays the caller's (never closed here).
    */
   readonly store: string | Store;
+  /**
+   * Settings of an embedded store opened from an `lmdb:<dir>` spec: `sync` (flush to disk before
+   * acknowledging) and `cachedHeads` (see `LmdbStoreOptions`). Defaults: no sync, 1,000,000 heads.
+   */
+  readonly storeOptions?: EmbeddedStoreOptions;
   /** Overrides of `DEFAULT_SERVER_LIMITS`. */
   readonly limits?: Partial<ServerLimits>;
   /**
@@ -74,6 +80,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'host',
   'port',
   'store',
+  'storeOptions',
   'limits',
   'guards',
   'serverId',
@@ -115,6 +122,7 @@ export function checkRunConfig(config: RunServerConfig): CheckedRunConfig {
   if (typeof host !== 'string' || host.trim() === '') throw bad('host', 'must be a non-empty string');
   const port = checkInteger(config.port ?? DEFAULT_PORT, 'port', 0, 65_535);
   checkStore(config.store);
+  checkStoreOptions(config.storeOptions, config.store);
   resolveLimits(config.limits);
   resolveDebugOptions(config.debug);
   const guards = config.guards ?? {};
@@ -154,6 +162,38 @@ function checkStore(store: unknown): void {
     typeof candidate.watch !== 'function'
   ) {
     throw bad('store', 'must be a store spec (memory, lmdb:<dir>) or an open Store');
+  }
+}
+
+/**
+ * The embedded store's settings: known keys of the right types, and only with a spec that opens
+ * the embedded store (a memory store has nothing to tune; an open store was tuned by its opener).
+ */
+export function checkStoreOptions(options: unknown, store: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw bad('storeOptions', 'must be an object', `known: ${EMBEDDED_STORE_OPTION_KEYS.join(', ')}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(EMBEDDED_STORE_OPTION_KEYS as readonly string[]).includes(key)) {
+      throw bad(`storeOptions.${key}`, 'is not a setting', `known: ${EMBEDDED_STORE_OPTION_KEYS.join(', ')}`);
+    }
+  }
+  const { sync, cachedHeads } = options as Record<string, unknown>;
+  if (sync !== undefined && typeof sync !== 'boolean') {
+    throw bad('storeOptions.sync', `must be true or false, got ${JSON.stringify(sync)}`);
+  }
+  if (cachedHeads !== undefined) checkInteger(cachedHeads, 'storeOptions.cachedHeads', 0, 2 ** 31 - 1);
+  if (typeof store !== 'string' || parseStoreSpec(store).kind !== 'lmdb') {
+    throw bad(
+      'storeOptions',
+      typeof store === 'string'
+        ? `apply to the embedded store only, not to '${store}'`
+        : 'apply to a store opened from a spec; an open store was configured by the code that opened it',
+      typeof store === 'string'
+        ? 'use an lmdb:<dir> store, or leave storeOptions out'
+        : 'leave storeOptions out',
+    );
   }
 }
 

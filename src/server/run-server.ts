@@ -96,15 +96,15 @@ export async function runServer(
   lifecycle.addStep('core-init', {
     name: 'store',
     async start(context) {
-      const { store, limits } = context.config;
+      const { store, limits, storeOptions } = context.config;
       if (typeof store !== 'string') {
         context.store = store;
         return;
       }
-      context.store = await openStore(
-        store,
-        limits?.maxStateBytes === undefined ? {} : { maxStateBytes: limits.maxStateBytes },
-      );
+      context.store = await openStore(store, {
+        ...storeOptions,
+        ...(limits?.maxStateBytes === undefined ? {} : { maxStateBytes: limits.maxStateBytes }),
+      });
       ownsStore = true;
     },
     async stop(context) {

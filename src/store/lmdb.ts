@@ -148,6 +148,8 @@ export class LmdbStore implements Store {
   readonly file: string;
   /** Written into `meta` when the data file is created, so it survives restarts on the same data. */
   readonly epoch: string;
+  /** How many keys' record heads this store keeps in memory at most (`LmdbStoreOptions.cachedHeads`). */
+  readonly cachedHeads: number;
   readonly #env: LmdbEnv;
   readonly #hub: WatchHub;
   /** Committed changes by revision, one live entry per key; updated as batches are acknowledged. */
@@ -177,6 +179,7 @@ export class LmdbStore implements Store {
     cachedHeads: number,
   ) {
     this.#heads = new CommittedHeads(cachedHeads);
+    this.cachedHeads = cachedHeads;
     this.#sync = sync;
     this.#env = env;
     this.#log = log;

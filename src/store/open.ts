@@ -5,7 +5,18 @@ import type { RetentionPolicy, Store } from './types.js';
 /** Where the embedded store keeps its data when the spec is just `lmdb`. */
 export const DEFAULT_LMDB_PATH = './sbmp-data';
 
-export interface OpenStoreOptions {
+/** Settings of the embedded (lmdb) store that a server configuration may choose. */
+export interface EmbeddedStoreOptions {
+  /** Flush to disk before acknowledging, surviving power loss (slower). Default false. */
+  readonly sync?: boolean;
+  /** How many keys' record heads to keep in memory (default 1,000,000; 0: none). */
+  readonly cachedHeads?: number;
+}
+
+/** The keys of `EmbeddedStoreOptions`, for configuration checks. */
+export const EMBEDDED_STORE_OPTION_KEYS: readonly (keyof EmbeddedStoreOptions)[] = ['sync', 'cachedHeads'];
+
+export interface OpenStoreOptions extends EmbeddedStoreOptions {
   /** `source` of snapshots put without one. Default `'sbmp'`. */
   readonly source?: string;
   /** Wall clock in ms. Default `Date.now`. */
@@ -14,12 +25,8 @@ export interface OpenStoreOptions {
   readonly maxStateBytes?: number;
   /** What `compact()` without a policy keeps. */
   readonly retention?: RetentionPolicy;
-  /** lmdb only: flush to disk before acknowledging, surviving power loss (slower). Default false. */
-  readonly sync?: boolean;
   /** lmdb only: `'header'` (default) or `'full'` verification of an existing data file. */
   readonly verify?: 'header' | 'full';
-  /** lmdb only: how many keys' record heads to keep in memory (default 1,000,000; 0: none). */
-  readonly cachedHeads?: number;
 }
 
 /** A parsed `--store` value. */

@@ -72,6 +72,63 @@ describe('serve settings', () => {
     );
   });
 
+  it('reads the embedded store options from the file and refuses bad ones, naming file and key', async () => {
+    const good = await config(
+      'store-options.json',
+      JSON.stringify({ store: 'lmdb:/tmp/x', storeOptions: { sync: true, cachedHeads: 0 } }),
+    );
+    assert.deepEqual((await resolveServeSettings({ config: good }, {})).storeOptions, {
+      sync: true,
+      cachedHeads: 0,
+    });
+    // The default store is lmdb: the options apply to it.
+    const onDefault = await config(
+      'store-options-default.json',
+      JSON.stringify({ storeOptions: { sync: false } }),
+    );
+    assert.deepEqual((await resolveServeSettings({ config: onDefault }, {})).storeOptions, { sync: false });
+
+    const refusals: [string, object, string, RegExp][] = [
+      ['sync-type.json', { storeOptions: { sync: 'yes' } }, 'storeOptions.sync', /must be true or false/],
+      [
+        'heads-range.json',
+        { storeOptions: { cachedHeads: -1 } },
+        'storeOptions.cachedHeads',
+        /integer from 0/,
+      ],
+      [
+        'unknown.json',
+        { storeOptions: { noSync: true } },
+        'storeOptions.noSync',
+        /is not a setting; known: sync, cachedHeads/,
+      ],
+      ['not-object.json', { storeOptions: true }, 'storeOptions', /must be a object/],
+      [
+        'memory.json',
+        { store: 'memory', storeOptions: { sync: true } },
+        'storeOptions',
+        /embedded store only/,
+      ],
+    ];
+    for (const [name, body, option, message] of refusals) {
+      const file = await config(name, JSON.stringify(body));
+      await assert.rejects(
+        resolveServeSettings({ config: file }, {}),
+        (e: unknown) =>
+          isSbmpError(e, 'bad_config') &&
+          e.details?.option === option &&
+          message.test(e.message) &&
+          e.message.includes(file),
+        name,
+      );
+    }
+    // A flag naming a memory store makes the file's options wrong too.
+    await assert.rejects(
+      resolveServeSettings({ config: good, store: 'memory' }, {}),
+      (e: unknown) => isSbmpError(e, 'bad_config') && e.details?.option === 'storeOptions',
+    );
+  });
+
   it('parses memory sizes', () => {
     assert.equal(parseByteSize('512MB', 'x'), 512e6);
     assert.equal(parseByteSize('512MiB', 'x'), 512 * 1024 ** 2);

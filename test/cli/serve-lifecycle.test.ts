@@ -114,6 +114,27 @@ describe('sbmp serve lifecycle', () => {
     }
   });
 
+  it("opens the lmdb store with the config file's storeOptions", async () => {
+    const config = join(dir, 'synced.json');
+    await writeFile(
+      config,
+      JSON.stringify({ store: `lmdb:${join(dir, 'synced')}`, storeOptions: { sync: true } }),
+    );
+    const serve = new SbmpProcess(['serve', '--port', '0', '--config', config], {});
+    try {
+      const line = await serve.waitForLine((l) => l.startsWith('sbmp serving '), 30_000, 'start-up line');
+      assert.match(line, /, store lmdb:\S+synced, synced to disk\)$/);
+      const url = /^sbmp serving (http:\/\/\S+)/.exec(line)![1]!;
+      const put = await rawRequest(`${url}/sbmp/v3/state/synced/a`, { method: 'PUT', body: '1' });
+      assert.equal(put.status, 200, put.body);
+      serve.kill('SIGTERM');
+      assert.equal((await serve.waitForExit(15_000)).code, 0, serve.stderr);
+    } finally {
+      serve.kill('SIGKILL');
+      await serve.waitForExit(5_000);
+    }
+  });
+
   it('SIGTERM drains (GOAWAY), closes the store and exits 0; the data is intact', async () => {
     const path = join(dir, 'data');
     // The environment names the store; the flag's port wins over the environment's.

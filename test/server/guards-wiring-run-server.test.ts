@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { isSbmpError, type SbmpError } from '../../src/core/errors.js';
 import type { RunContext } from '../../src/server/run-server.js';
 import { runServer } from '../../src/server/run-server.js';
+import { LmdbStore } from '../../src/store/lmdb.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { openStore } from '../../src/store/open.js';
 import { FrameClient, rawRequest, withTimeout } from './helpers.js';
@@ -74,6 +75,54 @@ describe('runServer', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('opens an lmdb store with its storeOptions, and refuses them for any other store', async () => {
+    const tuned = await runServer({
+      store: `lmdb:${join(dir, 'tuned')}`,
+      storeOptions: { sync: true, cachedHeads: 0 },
+      port: 0,
+      logger: false,
+    });
+    try {
+      assert.ok(tuned.store instanceof LmdbStore);
+      assert.equal(tuned.store.capabilities.syncedToDisk, true);
+      assert.equal(tuned.store.cachedHeads, 0);
+      const put = await rawRequest(`${tuned.url}/sbmp/v3/state/tuned/a`, { method: 'PUT', body: '1' });
+      assert.equal(put.status, 200, put.body);
+    } finally {
+      await tuned.shutdown();
+    }
+    const plain = await runServer({ store: `lmdb:${join(dir, 'plain')}`, port: 0, logger: false });
+    try {
+      assert.ok(plain.store instanceof LmdbStore);
+      assert.equal(plain.store.capabilities.syncedToDisk, false);
+      assert.equal(plain.store.cachedHeads, 1_000_000);
+    } finally {
+      await plain.shutdown();
+    }
+
+    const memory = await failure(
+      runServer({ store: 'memory', storeOptions: { sync: true }, port: 0, logger: false }),
+      'bad_config',
+    );
+    assert.match(memory.message, /storeOptions apply to the embedded store only, not to 'memory'/);
+    const open = new MemoryStore();
+    const given = await failure(
+      runServer({ store: open, storeOptions: { cachedHeads: 10 }, port: 0, logger: false }),
+      'bad_config',
+    );
+    assert.match(given.message, /an open store was configured by the code that opened it/);
+    const wrong = await failure(
+      runServer({
+        store: `lmdb:${join(dir, 'wrong')}`,
+        storeOptions: { cachedHeads: 1.5 } as never,
+        port: 0,
+        logger: false,
+      }),
+      'bad_config',
+    );
+    assert.match(wrong.message, /storeOptions\.cachedHeads must be an integer from 0 to \d+, got 1\.5/);
   });
 
   it('passes debug options to the server: pprof served to loopback clients when enabled', async () => {
