@@ -183,16 +183,21 @@ export function checkStoreOptions(options: unknown, store: unknown): void {
   if (sync !== undefined && typeof sync !== 'boolean') {
     throw bad('storeOptions.sync', `must be true or false, got ${JSON.stringify(sync)}`);
   }
-  if (cachedHeads !== undefined) checkInteger(cachedHeads, 'storeOptions.cachedHeads', 0, 2 ** 31 - 1);
-  if (typeof store !== 'string' || parseStoreSpec(store).kind !== 'lmdb') {
+  // The store's own bound (`openLmdbStore`): what the library accepts, the server accepts too.
+  if (cachedHeads !== undefined)
+    checkInteger(cachedHeads, 'storeOptions.cachedHeads', 0, Number.MAX_SAFE_INTEGER);
+  if (typeof store !== 'string') {
     throw bad(
       'storeOptions',
-      typeof store === 'string'
-        ? `apply to the embedded store only, not to '${store}'`
-        : 'apply to a store opened from a spec; an open store was configured by the code that opened it',
-      typeof store === 'string'
-        ? 'use an lmdb:<dir> store, or leave storeOptions out'
-        : 'leave storeOptions out',
+      'apply to a store opened from a spec; an open store was configured by the code that opened it',
+      'leave storeOptions out',
+    );
+  }
+  if (parseStoreSpec(store).kind !== 'lmdb') {
+    throw bad(
+      'storeOptions',
+      `apply to the embedded store only, not to '${store}'`,
+      'use an lmdb:<dir> store, or leave storeOptions out',
     );
   }
 }
