@@ -73,6 +73,9 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
   #error: SbmpError | undefined;
   /** During a full (re)sync: the keys delivered so far; the rest are dropped at `synced`. */
   #resyncKeys: Set<string> | undefined;
+  #refusedDuplicate = 0;
+  #refusedStale = 0;
+  #refusedConflict = 0;
 
   /** @internal Created by `SbmpClient.subscribe`, which receives the driver through `attach`. */
   constructor(
@@ -128,6 +131,16 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
     return this.#ended;
   }
 
+  /**
+   * Deliveries the replicas refused under the apply rules, by result. `duplicate` and `stale`
+   * ones are expected after a reconnect, when a resume replays changes the subscription
+   * already holds a later version of; on one connection a `stale` or `conflict` delivery means
+   * the server broke the rules (`sbmp check` counts them).
+   */
+  refusedDeliveries(): { readonly duplicate: number; readonly stale: number; readonly conflict: number } {
+    return { duplicate: this.#refusedDuplicate, stale: this.#refusedStale, conflict: this.#refusedConflict };
+  }
+
   /** Listens to applied snapshots; returns the function that stops listening. */
   onSnapshot(listener: SnapshotListener<T>): () => void {
     return this.#snapshotListeners.add(listener);
@@ -174,7 +187,10 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
     for (const snapshot of snapshots) {
       this.#resyncKeys?.add(snapshot.key);
       const outcome = this.replicas.apply(snapshot);
-      if (outcome.result !== 'applied') continue;
+      if (outcome.result !== 'applied') {
+        this.#countRefused(outcome.result);
+        continue;
+      }
       this.#snapshotListeners.emit(snapshot, this);
       for (const iterator of this.#iterators) iterator.offer(snapshot);
     }
@@ -192,6 +208,12 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
     ) {
       this.#lastRevision = frame.revision;
     }
+  }
+
+  #countRefused(result: 'duplicate' | 'stale' | 'conflict'): void {
+    if (result === 'duplicate') this.#refusedDuplicate++;
+    else if (result === 'stale') this.#refusedStale++;
+    else this.#refusedConflict++;
   }
 
   #caughtUp(revision: number): void {

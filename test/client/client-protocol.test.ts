@@ -228,6 +228,8 @@ describe('SbmpClient against a scripted peer', () => {
     assert.deepEqual(seen, [5, 6, 7, 8]);
     assert.equal(sub.replicas.get('m/x')?.version, 8);
     assert.deepEqual(sub.replicas.get('m/x')?.state, { v: 8 });
+    // Counted, so that a check of a deployment can tell a server that broke the rules.
+    assert.deepEqual(sub.refusedDeliveries(), { duplicate: 0, stale: 3, conflict: 1 });
     await client.close();
   });
 
