@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCheck } from './check.js';
 import { registerDel } from './del.js';
 import { registerDoctor } from './doctor.js';
 import { EXIT } from './exit-codes.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerWatch(program);
   registerDoctor(program);
+  registerCheck(program);
   program.addHelpText(
     'after',
     `
