@@ -92,6 +92,11 @@ describe('README quick start', () => {
     assert.equal(ls.code, 0, ls.stderr);
     assert.match(ls.stdout, /orders\/eu\/10042\s+6\s+3\s/);
 
+    // 7b. sbmp check (shortened to 1 s here)
+    const check = await run(['check', '--seconds', '1']);
+    assert.equal(check.code, 0, check.stderr + check.stdout);
+    assert.match(check.stdout, /^verdict: PASS$/m);
+
     // 8. Ctrl-C the server, start it again: the data is still there.
     first.process.kill('SIGINT');
     assert.equal((await first.process.waitForExit(15_000)).code, 0, first.process.stderr);
