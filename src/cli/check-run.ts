@@ -25,9 +25,15 @@ export interface CheckOptions {
   readonly keep: boolean;
 }
 
-/** The state the check publishes: its id tells every publish apart. */
+/**
+ * The state the check publishes. It names its run, key (by index) and version, and its id
+ * (`p.n`, the publisher and its sequence number) tells every publish apart, so that a delivery
+ * can be traced to a publish without remembering each one.
+ */
 interface CheckState {
   readonly run: string;
+  readonly k: number;
+  readonly v: number;
   readonly p: number;
   readonly n: number;
 }
@@ -73,15 +79,14 @@ export async function runCheck(
     return client;
   };
   try {
-    const sent = new Set<string>();
+    const workload = new Workload(run, keys, options.publishers);
     const watchers: Watcher[] = [];
     let phantoms = 0;
     let phantomExample: string | undefined;
     const watch = async (name: string, late: boolean) => {
       const client = await connect(name);
       const watcher = new Watcher(name, late, client, `${base}/>`, (key, version, state) => {
-        const id = idOf(state);
-        if (id !== undefined && sent.has(`${key}@${version}#${id}`)) return;
+        if (workload.published(key, version, state)) return;
         phantoms++;
         phantomExample ??= `${key} version ${version} carried ${JSON.stringify(state)?.slice(0, 120)}`;
       });
@@ -94,7 +99,6 @@ export async function runCheck(
     const publishers = await Promise.all(
       Array.from({ length: options.publishers }, (_, i) => connect(`publisher ${i + 1}`)),
     );
-    const workload = new Workload(run, keys, sent);
     const pending = await workload.drive(publishers, options);
     progress(
       `# published for ${options.seconds} s: ${workload.tally.sent.toLocaleString('en-US')} publishes; waiting for the last answers`,
@@ -201,15 +205,33 @@ class Workload {
   readonly newestApplied = new Map<string, Held>();
   readonly #run: string;
   readonly #keys: readonly string[];
-  readonly #sent: Set<string>;
+  /** Per publisher: the last sequence number it used. */
+  readonly #issued: number[];
   /** Per key: the highest version sent, and the last publish sent (for resends). */
   readonly #highest = new Map<string, number>();
   readonly #last = new Map<string, { version: number; state: CheckState }>();
 
-  constructor(run: string, keys: readonly string[], sent: Set<string>) {
+  constructor(run: string, keys: readonly string[], publishers: number) {
     this.#run = run;
     this.#keys = keys;
-    this.#sent = sent;
+    this.#issued = Array.from({ length: publishers }, () => 0);
+  }
+
+  /** True when `state`, delivered as `key` at `version`, is what one of this run's publishes sent. */
+  published(key: string, version: number, state: unknown): boolean {
+    if (typeof state !== 'object' || state === null) return false;
+    const { run, k, v, p, n } = state as Partial<CheckState>;
+    return (
+      run === this.#run &&
+      typeof k === 'number' &&
+      this.#keys[k] === key &&
+      v === version &&
+      typeof p === 'number' &&
+      typeof n === 'number' &&
+      Number.isInteger(n) &&
+      n >= 1 &&
+      n <= (this.#issued[p] ?? 0)
+    );
   }
 
   /** Publishes at the options' rate until the time is up; returns the publishes still unanswered. */
@@ -217,12 +239,11 @@ class Workload {
     const pending = new Set<Promise<void>>();
     const start = performance.now();
     const end = start + options.seconds * 1000;
-    const sequence = publishers.map(() => 0);
     for (let now = start; now < end; now = performance.now()) {
       const due = Math.min(options.rate * options.seconds, Math.floor(((now - start) / 1000) * options.rate));
       while (this.tally.sent < due) {
         const p = this.tally.sent % publishers.length;
-        const publish = this.#publishOne(publishers[p]!, p, ++sequence[p]!);
+        const publish = this.#publishOne(publishers[p]!, p, ++this.#issued[p]!);
         pending.add(publish);
         void publish.finally(() => pending.delete(publish));
       }
@@ -232,7 +253,8 @@ class Workload {
   }
 
   #publishOne(client: SbmpClient, p: number, n: number): Promise<void> {
-    const key = this.#keys[Math.floor(Math.random() * this.#keys.length)]!;
+    const k = Math.floor(Math.random() * this.#keys.length);
+    const key = this.#keys[k]!;
     const highest = this.#highest.get(key) ?? 0;
     const last = this.#last.get(key);
     const roll = Math.random();
@@ -245,8 +267,7 @@ class Workload {
         highest > 0 && roll < RESEND_SHARE + OLD_VERSION_SHARE
           ? Math.max(1, highest - Math.floor(Math.random() * 3))
           : highest + 1;
-      state = { run: this.#run, p, n };
-      this.#sent.add(`${key}@${version}#${p}.${n}`);
+      state = { run: this.#run, k, v: version, p, n };
       this.#last.set(key, { version, state });
       if (version > highest) this.#highest.set(key, version);
     }
