@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ack } from '../client/ack.js';
 import { SbmpClient } from '../client/client.js';
 import type { Subscription } from '../client/subscription.js';
-import { SbmpError } from '../core/errors.js';
 import type { CheckObservations, Held, PublishTally, SubscriberView } from './check-verdict.js';
 import { mismatches } from './check-verdict.js';
+import { withTimeout } from './with-timeout.js';
 
 export interface CheckOptions {
   readonly url: string;
@@ -91,7 +91,7 @@ export async function runCheck(
         phantomExample ??= `${key} version ${version} carried ${JSON.stringify(state)?.slice(0, 120)}`;
       });
       watchers.push(watcher);
-      await within(watcher.subscription.synced, options.timeoutMs, `${name} to sync`);
+      await withTimeout(watcher.subscription.synced, options.timeoutMs, `the sync of ${name}`);
     };
     for (let i = 0; i < options.subscribers; i++) await watch(`subscriber ${i + 1}`, false);
     progress(`# ${options.subscribers} subscribers on ${base}/>`);
@@ -103,7 +103,7 @@ export async function runCheck(
     progress(
       `# published for ${options.seconds} s: ${workload.tally.sent.toLocaleString('en-US')} publishes; waiting for the last answers`,
     );
-    await within(Promise.allSettled(pending), options.timeoutMs, 'the last acknowledgements');
+    await withTimeout(Promise.allSettled(pending), options.timeoutMs, 'the last acknowledgements');
 
     const reader = publishers[0]!;
     const store = new Map<string, Held>();
@@ -128,7 +128,7 @@ export async function runCheck(
     const subscribers: SubscriberView[] = watchers.map((w) => w.view());
 
     if (!options.keep) {
-      await within(
+      await withTimeout(
         Promise.allSettled(keys.filter((key) => store.has(key)).map((key) => reader.delete(key))),
         options.timeoutMs,
         'deleting the keys',
@@ -288,20 +288,5 @@ class Workload {
     if (newest === undefined || version > newest.version) {
       this.newestApplied.set(key, { version, id: `${state.p}.${state.n}` });
     }
-  }
-}
-
-/** `promise`, or a `timeout` SbmpError naming `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const timer = new AbortController();
-  try {
-    return await Promise.race([
-      promise,
-      sleep(ms, undefined, { signal: timer.signal }).then(() => {
-        throw new SbmpError('timeout', `timed out after ${ms} ms waiting for ${what}`);
-      }),
-    ]);
-  } finally {
-    timer.abort();
   }
 }

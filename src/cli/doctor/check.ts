@@ -1,4 +1,3 @@
-import { SbmpError } from '../../core/errors.js';
 import type { ServeSettings } from '../serve-config.js';
 import type { LiveServer } from './live-server.js';
 
@@ -72,18 +71,7 @@ export function skipWithoutSettings(name: string): CheckResult {
   return skip(name, 'not checked: the configuration did not load (see the config check)');
 }
 
-/** Runs `work` for at most `ms`; rejects with `timeout` after that (the work itself is not stopped). */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SbmpError('timeout', `${what} did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { withTimeout } from '../with-timeout.js';
 
 /** `12.3 MiB`: sizes in findings, in binary units like the memory figures they are compared with. */
 export function formatBytes(bytes: number): string {
