@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ack } from '../client/ack.js';
 import { SbmpClient } from '../client/client.js';
+import { HttpApi } from '../client/http-api.js';
 import type { Subscription } from '../client/subscription.js';
 import type { CheckObservations, Held, PublishTally, SubscriberView } from './check-verdict.js';
 import { mismatches } from './check-verdict.js';
@@ -106,14 +107,7 @@ export async function runCheck(
     await withTimeout(Promise.allSettled(pending), options.timeoutMs, 'the last acknowledgements');
 
     const reader = publishers[0]!;
-    const store = new Map<string, Held>();
-    await Promise.all(
-      keys.map(async (key) => {
-        const snapshot = await reader.get(key);
-        const id = snapshot === undefined || snapshot.deleted === true ? undefined : idOf(snapshot.state);
-        if (snapshot !== undefined && id !== undefined) store.set(key, { version: snapshot.version, id });
-      }),
-    );
+    const store = await withTimeout(readStore(options, `${base}/`), options.timeoutMs, 'reading the store');
     const readAt = performance.now();
     await watch('late subscriber', true);
     let convergedAfterMs: number | undefined;
@@ -147,6 +141,30 @@ export async function runCheck(
   } finally {
     await Promise.allSettled(clients.map((client) => client.close()));
   }
+}
+
+/** Page size of the store listing: the largest the server serves. */
+const LIST_PAGE = 1000;
+
+/**
+ * What the store holds under `prefix`, by paged listing (a few requests rather than one per
+ * key); tombstones are not listed, so deleted keys are absent, as in the replicas.
+ */
+async function readStore(options: CheckOptions, prefix: string): Promise<Map<string, Held>> {
+  const api = new HttpApi(options.url, options.token === undefined ? {} : { token: options.token });
+  const store = new Map<string, Held>();
+  let cursor: string | undefined;
+  // Bounded: every page but the last holds LIST_PAGE keys, and the run wrote at most `keys`.
+  for (let page = 0; page <= Math.ceil(options.keys / LIST_PAGE); page++) {
+    const listed = await api.list(prefix, { limit: LIST_PAGE, ...(cursor === undefined ? {} : { cursor }) });
+    for (const snapshot of listed.items) {
+      const id = snapshot.deleted === true ? undefined : idOf(snapshot.state);
+      if (id !== undefined) store.set(snapshot.key, { version: snapshot.version, id });
+    }
+    cursor = listed.cursor;
+    if (cursor === undefined || listed.items.length === 0) break;
+  }
+  return store;
 }
 
 /** One subscriber: its subscription, and how its connection ended if it did. */
