@@ -120,6 +120,9 @@ export async function runCheck(
       await sleep(TICK_MS);
     }
     const subscribers: SubscriberView[] = watchers.map((w) => w.view());
+    // The observation ends here: the deletes below are the check's own, not the workload's.
+    for (const w of watchers) w.subscription.unsubscribe();
+    const observed = { phantoms, ...(phantomExample === undefined ? {} : { phantomExample }) };
 
     if (!options.keep) {
       await withTimeout(
@@ -133,8 +136,7 @@ export async function runCheck(
       publishes: workload.tally,
       newestApplied: workload.newestApplied,
       store,
-      phantoms,
-      ...(phantomExample === undefined ? {} : { phantomExample }),
+      ...observed,
       subscribers,
       convergedAfterMs,
     };
