@@ -1,3 +1,4 @@
+import type { Mutable } from '../codec/decode-support.js';
 import type { SnapshotEntry, StateEncoding } from '../codec/frame-types.js';
 import { decodeState, stateEncodingOf } from '../codec/state.js';
 import { copyKept } from '../core/byte-slab.js';
@@ -19,6 +20,12 @@ export interface DeliveredSnapshot<T = unknown> extends StoredSnapshot<T> {
  * state bytes that do not decode. The caller reports and skips such an entry, so it is never applied.
  * `heldKey` is the subscription's string for the entry's key when it holds the key already: the
  * snapshot takes it instead of the entry's copy, so kept snapshots of one key share one string.
+ *
+ * The entry is consumed: when it has the snapshot's fields already (always, but for a state
+ * whose content type names MessagePack or JSON), it becomes the snapshot, its key and state
+ * replaced. One object per delivery instead of two: with the constant entry name in
+ * `decodeSnapshots`, a delivery of a 256-byte state took 438 B of heap instead of 590 to 630
+ * (480,000 deliveries decoded and applied, in three runs each).
  */
 export function decodeDelivery(
   entry: SnapshotEntry,
@@ -59,15 +66,18 @@ export function decodeDelivery(
       }
     }
   }
-  // Built in one go, optional fields only when present: one allocation per delivery. A byte
-  // state's content type is in the literal itself: added afterwards, it would cost every kept
-  // snapshot a second object (a property array) for the garbage collector to copy.
   const key = heldKey ?? entry.key;
+  // Opaque bytes keep their content type; a state decoded by the connection's encoding had none.
+  if ((decodeAs === undefined || entry.contentType === undefined) && entry.publisherId !== '') {
+    const snapshot = entry as unknown as Mutable<DeliveredSnapshot>;
+    snapshot.key = key;
+    snapshot.state = state;
+    return snapshot;
+  }
+  // A state decoded by its content type: the snapshot has no content type. Built in one go,
+  // optional fields only when present.
   const { version, revision, ts, source } = entry;
-  const snapshot: { -readonly [K in keyof DeliveredSnapshot]: DeliveredSnapshot[K] } =
-    decodeAs === undefined && contentType !== undefined
-      ? { key, version, revision, ts, source, state, contentType }
-      : { key, version, revision, ts, source, state };
+  const snapshot: Mutable<DeliveredSnapshot> = { key, version, revision, ts, source, state };
   if (entry.deleted === true) snapshot.deleted = true;
   if (entry.trace !== undefined) snapshot.trace = entry.trace;
   if (entry.publisherId !== undefined && entry.publisherId !== '') snapshot.publisherId = entry.publisherId;

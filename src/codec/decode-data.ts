@@ -209,9 +209,13 @@ export function decodeEntryFields(r: ProtoReader): SnapshotEntry {
   }
   if (key === '') throw missing('entry.key');
   if (version === 0) throw missing('entry.version');
-  const entry: Mutable<SnapshotEntry> = { key, version, revision, ts, source, state };
+  // A content type is in the literal itself, so the entry needs no property array for it (a
+  // receiver may keep the entry as its snapshot: see `decodeDelivery`).
+  const entry: Mutable<SnapshotEntry> =
+    contentType === ''
+      ? { key, version, revision, ts, source, state }
+      : { key, version, revision, ts, source, state, contentType };
   if (deleted) entry.deleted = true;
-  if (contentType !== '') entry.contentType = contentType;
   if (trace !== undefined) entry.trace = trace;
   if (publisherId !== '') entry.publisherId = publisherId;
   return entry;
@@ -244,7 +248,8 @@ export function decodeSnapshots(r: ProtoReader): SnapshotsFrame {
         break;
       case SNAPSHOTS_FIELD.entries:
         expect(tag, L, 'snapshots.entries');
-        entries.push(nested(r, `snapshots.entries[${entries.length}]`, decodeEntryFields));
+        // A constant name: one built with the entry's index cost a string per entry.
+        entries.push(nested(r, 'snapshots.entries', decodeEntryFields));
         break;
       default:
         r.skip(tag);
