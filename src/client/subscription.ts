@@ -186,9 +186,9 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
     if (frame.resync === true) this.#resyncKeys = new Set();
     for (const snapshot of snapshots) {
       this.#resyncKeys?.add(snapshot.key);
-      const outcome = this.replicas.apply(snapshot);
-      if (outcome.result !== 'applied') {
-        this.#countRefused(outcome.result);
+      const result = this.replicas.applyResult(snapshot);
+      if (result !== 'applied') {
+        this.#countRefused(result);
         continue;
       }
       this.#snapshotListeners.emit(snapshot, this);

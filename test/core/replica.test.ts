@@ -357,6 +357,23 @@ describe('ReplicaMap', () => {
     assert.deepEqual(errors, ['k/a', 'k/a', 'k/b', 'k/b']);
   });
 
+  it('applyResult gives the result alone; apply reports the version held, whatever a listener applied meanwhile', () => {
+    const map = new ReplicaMap<number>();
+    map.subscribe((s) => {
+      if (s.key === 'k/a' && s.version === 1) map.apply(snap(9, 9, 'k/b'));
+    });
+    assert.deepEqual(map.apply(snap(1, 1, 'k/a')), { result: 'applied', current: 1 });
+    assert.equal(map.version('k/b'), 9, 'the listener applied k/b during the apply of k/a');
+    assert.deepEqual(map.apply(snap(3, 3, 'k/b')), { result: 'stale', current: 9 });
+    assert.equal(map.applyResult(snap(3, 3, 'k/b')), 'stale');
+    assert.equal(map.applyResult(snap(10, 10, 'k/b')), 'applied');
+    assert.equal(map.applyResult(snap(10, 10, 'k/b')), 'duplicate');
+    assert.equal(map.applyResult(snap(10, 11, 'k/b')), 'conflict');
+    assert.deepEqual(map.apply(snap(2, 2, 'k/c'), { ifVersion: 5 }), { result: 'conflict', current: 0 });
+    assert.equal(map.version('k/b'), 10);
+    throwsCode(() => map.applyResult(snap(0, 1, 'k/d')), 'bad_version');
+  });
+
   it('property: per key, subscribers see strictly increasing versions and the map matches a model', () => {
     const op = fc.oneof(
       {

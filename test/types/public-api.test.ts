@@ -109,6 +109,7 @@ export function publicShapes(): void {
 
   const map = new ReplicaMap<Quote>();
   expectTypeOf(map.apply).returns.toEqualTypeOf<ApplyOutcome>();
+  expectTypeOf(map.applyResult).returns.toEqualTypeOf<ApplyResult>();
   expectTypeOf(map.get).parameters.toEqualTypeOf<[string]>();
   expectTypeOf(map.get).returns.toEqualTypeOf<Snapshot<Quote> | undefined>();
   expectTypeOf(map.has).returns.toEqualTypeOf<boolean>();
