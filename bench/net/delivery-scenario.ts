@@ -49,6 +49,10 @@ export async function runDeliveryScenario(spec: DeliveryScenarioSpec): Promise<R
       measuredOf(results, (d) => d.allocatedPerDelivery),
     ),
     ...comparedRows(
+      { ...base, metric: 'clients heap allocated per delivery', unit: 'B', better: 'lower' },
+      measuredOf(results, (d) => d.clientsAllocatedPerDelivery),
+    ),
+    ...comparedRows(
       { ...base, metric: 'not delivered (conflated or lost)', unit: '%', better: 'lower', compare: false },
       measuredOf(results, (d) => d.undelivered),
     ),

@@ -1,3 +1,4 @@
+import { AllocationMeter } from '../lib/allocation.js';
 import type { Figure } from '../lib/measure.js';
 import { summarize } from '../lib/measure.js';
 import type { BusPublisher, BusSubscriber } from './bus.js';
@@ -36,6 +37,11 @@ export interface DeliveryFigures {
    * undefined for servers that do not run in a bench child (NATS, Redis).
    */
   readonly allocatedPerDelivery: Figure | undefined;
+  /**
+   * JavaScript heap bytes this process (the publisher and every subscriber, with their client
+   * library) allocated per delivered message: where fan-out spends its time, the receiving side.
+   */
+  readonly clientsAllocatedPerDelivery: Figure;
   /** Runs whose deliveries were not complete within `drainMs`. */
   readonly incompleteRuns: number;
 }
@@ -60,12 +66,17 @@ export async function measureDelivery(
     const published: number[] = [];
     const undelivered: number[] = [];
     const allocated: number[] = [];
+    const clientsAllocated: number[] = [];
+    const clientsMeter = new AllocationMeter();
     let incompleteRuns = 0;
     for (let r = -1; r < plan.runs; r++) {
       const run = nextRun++;
       for (const tracker of trackers) tracker.begin(run);
       const confirmedBefore = publisher.stats.confirmed;
-      if (r >= 0) await subject.request('allocationStart');
+      if (r >= 0) {
+        await subject.request('allocationStart');
+        clientsMeter.start();
+      }
       const outcome = await publishRun(publisher, {
         run,
         count: r < 0 ? plan.warmupCount : plan.count,
@@ -74,6 +85,7 @@ export async function measureDelivery(
       });
       const complete = await Promise.all(trackers.map((t) => t.end(outcome.published, plan.drainMs)));
       if (r < 0) continue;
+      const clientsBytes = clientsMeter.stop() ?? 0;
       const allocatedBytes = await subject.request<number>('allocationStop');
       if (complete.includes(false)) incompleteRuns++;
       let total = 0;
@@ -89,6 +101,7 @@ export async function measureDelivery(
       const expected = outcome.published * plan.subscribers;
       undelivered.push(expected === 0 ? 0 : (100 * (expected - total)) / expected);
       if (allocatedBytes !== undefined && total > 0) allocated.push(allocatedBytes / total);
+      if (total > 0) clientsAllocated.push(clientsBytes / total);
     }
     warnIfRefused(subject, publisher.stats);
     return {
@@ -96,6 +109,7 @@ export async function measureDelivery(
       published: summarize(published),
       undelivered: summarize(undelivered),
       allocatedPerDelivery: allocated.length > 0 ? summarize(allocated) : undefined,
+      clientsAllocatedPerDelivery: summarize(clientsAllocated),
       incompleteRuns,
     };
   } finally {
