@@ -2,7 +2,7 @@ import type { ApplyResult } from '../core/apply.js';
 import type { TraceContext } from '../core/snapshot.js';
 import { decodeTrace, EMPTY_BYTES, expect, L, type Mutable, missing, nested, V } from './decode-support.js';
 import type { AckFrame, PublishFrame, SnapshotEntry, SnapshotsFrame, SubscribeFrame } from './frame-types.js';
-import { badFrame, type ProtoReader, type StringMemo } from './protobuf-wire.js';
+import { badFrame, type ProtoReader, StringMemo } from './protobuf-wire.js';
 import {
   ACK_FIELD,
   APPLY_RESULT_BY_WIRE,
@@ -16,10 +16,10 @@ import {
 
 // Fields that repeat from one message to the next (see `ProtoReader.recurringString`): every
 // snapshot of one producer has its source, most share a content type.
-const publishContentType: StringMemo = { last: '' };
-const entrySource: StringMemo = { last: '' };
-const entryContentType: StringMemo = { last: '' };
-const entryPublisherId: StringMemo = { last: '' };
+const publishContentType = new StringMemo();
+const entrySource = new StringMemo();
+const entryContentType = new StringMemo();
+const entryPublisherId = new StringMemo();
 
 export function decodePublish(r: ProtoReader): PublishFrame {
   let requestId = 0;

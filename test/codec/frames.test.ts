@@ -20,7 +20,7 @@ import {
   ProtoReader,
   ProtoWriter,
   portableAsciiString,
-  type StringMemo,
+  StringMemo,
   utf8Length,
   varintSize,
 } from '../../src/codec/protobuf-wire.js';
@@ -304,7 +304,7 @@ describe('recurring strings', () => {
     const value = fc.oneof(pool, fc.string({ unit: 'binary', maxLength: 70 }));
     fc.assert(
       fc.property(fc.array(value, { maxLength: 30 }), (values) => {
-        const memo: StringMemo = { last: '' };
+        const memo = new StringMemo();
         for (const text of values) {
           const bytes = field(text);
           assert.equal(new ProtoReader(bytes).recurringString('f', memo), text);
@@ -315,18 +315,28 @@ describe('recurring strings', () => {
     );
   });
 
-  it('remembers short ASCII values only, and refuses invalid UTF-8 whatever it remembers', () => {
-    const memo: StringMemo = { last: '' };
+  it('remembers values under 64 bytes, and refuses invalid UTF-8 whatever it remembers', () => {
+    const memo = new StringMemo();
     new ProtoReader(field('sbmp-1')).recurringString('f', memo);
     assert.equal(memo.last, 'sbmp-1');
-    new ProtoReader(field('é!')).recurringString('f', memo);
-    assert.equal(memo.last, 'sbmp-1', 'a non-ASCII value is not remembered');
+    const first = new ProtoReader(field('é!')).recurringString('f', memo);
+    assert.equal(memo.last, 'é!', 'a non-ASCII value is remembered by its bytes');
+    assert.equal(new ProtoReader(field('é!')).recurringString('f', memo), first, 'and given again');
     new ProtoReader(field('y'.repeat(64))).recurringString('f', memo);
-    assert.equal(memo.last, 'sbmp-1', 'a long value is not remembered');
+    assert.equal(memo.last, 'é!', 'a long value is not remembered');
     // Two bytes, as long as a remembered 'ab', that are not UTF-8.
     new ProtoReader(field('ab')).recurringString('f', memo);
     throwsCode(() => new ProtoReader(Uint8Array.of(2, 0xc3, 0x28)).recurringString('f', memo), 'bad_frame');
     assert.equal(new ProtoReader(field('ab')).recurringString('f', memo), 'ab');
+  });
+
+  it('compares with a copy of the bytes it remembered, not with the input they came from', () => {
+    const memo = new StringMemo();
+    const input = field('abc');
+    new ProtoReader(input).recurringString('f', memo);
+    input.set(field('abd'));
+    assert.equal(new ProtoReader(field('abd')).recurringString('f', memo), 'abd');
+    assert.equal(new ProtoReader(Buffer.from(field('abc'))).recurringString('f', memo), 'abc');
   });
 });
 
