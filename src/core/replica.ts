@@ -212,8 +212,6 @@ export class ReplicaMap<T = unknown> {
   readonly #held = new Map<string, Snapshot<T>>();
   /** Held snapshots that are not tombstones. */
   #live = 0;
-  /** The version held when `applyResult` last refused a snapshot (0: never written), for `apply`. */
-  #refusedBy = 0;
   readonly #dispatcher: Dispatcher<MapEvent<T>>;
 
   constructor(options: ReplicaMapOptions = {}) {
@@ -233,8 +231,9 @@ export class ReplicaMap<T = unknown> {
   /** Applies `snapshot` to its key's replica; see `Replica.apply`. */
   apply(snapshot: Snapshot<T>, options?: ApplyOptions): ApplyOutcome {
     const result = this.applyResult(snapshot, options);
-    // Not read back after an applied snapshot: a listener may have applied another one since.
-    return { result, current: result === 'applied' ? snapshot.version : this.#refusedBy };
+    // Not read back after an applied snapshot: a listener may have applied a newer one since.
+    const current = result === 'applied' ? snapshot.version : (this.#held.get(snapshot.key)?.version ?? 0);
+    return { result, current };
   }
 
   /**
@@ -247,10 +246,7 @@ export class ReplicaMap<T = unknown> {
     // A key already held was validated when it arrived.
     if (current === undefined) validateKey(snapshot.key);
     const result = decideApply(current, snapshot, options);
-    if (result !== 'applied') {
-      this.#refusedBy = current === undefined ? 0 : current.version;
-      return result;
-    }
+    if (result !== 'applied') return result;
     const held = freezeSnapshot(snapshot);
     this.#live +=
       (held.deleted === true ? 0 : 1) - (current === undefined || current.deleted === true ? 0 : 1);
