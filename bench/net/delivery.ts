@@ -41,7 +41,7 @@ export interface DeliveryFigures {
    * JavaScript heap bytes this process (the publisher and every subscriber, with their client
    * library) allocated per delivered message: where fan-out spends its time, the receiving side.
    */
-  readonly clientsAllocatedPerDelivery: Figure;
+  readonly clientsAllocatedPerDelivery: Figure | undefined;
   /** Runs whose deliveries were not complete within `drainMs`. */
   readonly incompleteRuns: number;
 }
@@ -58,6 +58,7 @@ export async function measureDelivery(
   const trackers = Array.from({ length: plan.subscribers }, () => new DeliveryTracker(plan.keys));
   const subscribers: BusSubscriber[] = [];
   let publisher: BusPublisher | undefined;
+  const clientsMeter = new AllocationMeter();
   try {
     for (const tracker of trackers)
       subscribers.push(await client.subscriber(subject.endpoint, topic, tracker.onMessage));
@@ -67,7 +68,6 @@ export async function measureDelivery(
     const undelivered: number[] = [];
     const allocated: number[] = [];
     const clientsAllocated: number[] = [];
-    const clientsMeter = new AllocationMeter();
     let incompleteRuns = 0;
     for (let r = -1; r < plan.runs; r++) {
       const run = nextRun++;
@@ -85,7 +85,7 @@ export async function measureDelivery(
       });
       const complete = await Promise.all(trackers.map((t) => t.end(outcome.published, plan.drainMs)));
       if (r < 0) continue;
-      const clientsBytes = clientsMeter.stop() ?? 0;
+      const clientsBytes = clientsMeter.stop();
       const allocatedBytes = await subject.request<number>('allocationStop');
       if (complete.includes(false)) incompleteRuns++;
       let total = 0;
@@ -101,7 +101,7 @@ export async function measureDelivery(
       const expected = outcome.published * plan.subscribers;
       undelivered.push(expected === 0 ? 0 : (100 * (expected - total)) / expected);
       if (allocatedBytes !== undefined && total > 0) allocated.push(allocatedBytes / total);
-      if (total > 0) clientsAllocated.push(clientsBytes / total);
+      if (clientsBytes !== undefined && total > 0) clientsAllocated.push(clientsBytes / total);
     }
     warnIfRefused(subject, publisher.stats);
     return {
@@ -109,10 +109,11 @@ export async function measureDelivery(
       published: summarize(published),
       undelivered: summarize(undelivered),
       allocatedPerDelivery: allocated.length > 0 ? summarize(allocated) : undefined,
-      clientsAllocatedPerDelivery: summarize(clientsAllocated),
+      clientsAllocatedPerDelivery: clientsAllocated.length > 0 ? summarize(clientsAllocated) : undefined,
       incompleteRuns,
     };
   } finally {
+    clientsMeter.stop();
     await publisher?.close().catch(() => {});
     await Promise.all(subscribers.map((s) => s.close().catch(() => {})));
   }

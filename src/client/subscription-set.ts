@@ -100,6 +100,7 @@ export class SubscriptionSet {
     }
   }
 
+  /** Applies a SNAPSHOTS frame; its entries are consumed (they become the delivered snapshots). */
   deliver(frame: SnapshotsFrame): void {
     const record = this.#records.get(frame.subscriptionId);
     // Frames for a subscription just ended may still be on the wire.
