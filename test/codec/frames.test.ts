@@ -287,7 +287,8 @@ describe('recurring strings', () => {
   it('reads what `string` reads, for any run of repeated, changed and non-ASCII values', () => {
     // A small pool, so that values recur; same-length neighbours, so that a byte compare
     // that stopped early or started late would show; and 'Ã©', whose two character codes are
-    // the two UTF-8 bytes of 'é', so that remembering a non-ASCII value would show.
+    // the two UTF-8 bytes of 'é', so that comparing the input with a remembered string's
+    // characters, instead of its bytes, would show.
     const pool = fc.constantFrom(
       '',
       'a',
