@@ -254,6 +254,30 @@ describe('wire primitives', () => {
     );
   });
 
+  it('strings of one length but different UTF-8 lengths, one after another, encode exactly', () => {
+    // Same UTF-16 length, so the same memo slot: a length remembered for the wrong string would
+    // make the frame's size wrong (finish() throws) or its text garbled.
+    const sameLength = fc.constantFrom('ab', 'aé', '€x', '\ud83d\ude00', 'a\ud800', 'ab');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(sameLength, sameLength), { minLength: 1, maxLength: 20 }), (pairs) => {
+        for (const [message, reason] of pairs) {
+          const error: Frame = { type: 'error', code: 'internal', message };
+          assert.deepStrictEqual(decodeFrame(encodeFrame(error)), {
+            ...error,
+            message: new TextDecoder().decode(new TextEncoder().encode(message)),
+          });
+          const goaway: Frame = { type: 'goaway', reason, reconnectAfterMs: 1 };
+          const bytes = encodeFrame(goaway);
+          assert.equal(
+            (decodeFrame(bytes) as typeof goaway).reason,
+            new TextDecoder().decode(new TextEncoder().encode(reason)),
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps a leading byte-order mark in strings', () => {
     const frame: Frame = { type: 'goaway', reason: '\ufeffdrain', reconnectAfterMs: 1 };
     assert.deepStrictEqual(decodeFrame(encodeFrame(frame)), frame);
