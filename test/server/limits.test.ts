@@ -191,6 +191,58 @@ describe('limits enforced by a running server', () => {
     }
   });
 
+  test('a request id answered at once is free again for the next frame', async () => {
+    const t = await startTestServer();
+    try {
+      const client = await FrameClient.connect(t.wsUrl);
+      // The memory store answers before the next frame is read: the same id again is a new publish.
+      client.sendBatch([
+        { type: 'publish', requestId: 7, key: 'reuse/a', state: new Uint8Array([1]) },
+        { type: 'publish', requestId: 7, key: 'reuse/b', state: new Uint8Array([2]) },
+      ]);
+      const acks = () => client.frames.filter((f) => f.type === 'ack' && f.requestId === 7);
+      await client.next(
+        (f) => f.type === 'ack' && f.requestId === 7 && acks().length === 2,
+        'two ACKs for 7',
+      );
+      assert.equal(client.frames.filter((f) => f.type === 'error').length, 0);
+      assert.equal((await t.store.get('reuse/b'))?.version, 1);
+      await client.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a request id in flight cannot be reused until answered', async () => {
+    const store = new GatedStore();
+    const t = await startTestServer({ store });
+    try {
+      const client = await FrameClient.connect(t.wsUrl);
+      store.closeGate();
+      client.send({ type: 'publish', requestId: 8, key: 'reuse/c', state: new Uint8Array([3]) });
+      await store.entered;
+      client.send({ type: 'publish', requestId: 8, key: 'reuse/d', state: new Uint8Array([4]) });
+      const refused = (await client.next(
+        (f) => f.type === 'error' && f.requestId === 8,
+        'ERROR for the second request 8',
+      )) as ErrorFrame;
+      assert.equal(refused.code, 'bad_frame');
+      store.openGate();
+      const ack = (await client.next((f) => f.type === 'ack' && f.requestId === 8, 'ACK 8')) as AckFrame;
+      assert.equal(ack.result, 'applied');
+      assert.equal(await store.get('reuse/d'), undefined);
+      assert.equal((await store.get('reuse/c'))?.version, 1);
+      // Answered now, so the id is free again.
+      client.send({ type: 'publish', requestId: 8, key: 'reuse/e', state: new Uint8Array([5]) });
+      await client.next((f) => f.type === 'ack' && f.requestId === 8 && f !== ack, 'a second ACK 8');
+      assert.equal((await store.get('reuse/e'))?.version, 1);
+      await client.close();
+    } finally {
+      await t.close();
+      await store.close();
+    }
+  });
+
   test('sseHeartbeatMs: idle SSE streams get comment heartbeats', async () => {
     const t = await startTestServer({ limits: { sseHeartbeatMs: 50 } });
     try {

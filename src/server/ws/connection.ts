@@ -59,7 +59,15 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
   readonly #rateIdentity: string;
   readonly #origin: PublishOrigin;
   readonly #openedAt = Date.now();
+  /** Request ids of publishes handed to the store and not yet answered. */
   readonly #inFlight = new Set<number>();
+  /**
+   * The publish being handed to the store right now. A store that answers before `publishTo`
+   * returns (the memory store always does) settles it here and it never enters `#inFlight`:
+   * adding and deleting one id per publish made the set rebuild its table every few publishes
+   * (about a tenth of the server's heap allocation per delivery in `throughput-1-1`).
+   */
+  #handingOver: number | undefined;
   readonly #subscriptions = new Map<number, Subscription>();
   #state: State = 'hello';
   #encoding: StateEncoding = 'msgpack';
@@ -368,9 +376,13 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
       this.#sendError(asSbmpError(err), { requestId });
       return;
     }
-    this.#inFlight.add(requestId);
     const options = frame.ifVersion === undefined ? undefined : { ifVersion: frame.ifVersion };
+    this.#handingOver = requestId;
     this.#ctx.publisher.publishTo(input, options, this.#rateIdentity, 'ws', this.#origin, this, requestId);
+    if (this.#handingOver === requestId) {
+      this.#handingOver = undefined;
+      this.#inFlight.add(requestId);
+    }
   }
 
   /** A publish of this connection applied (or refused by the apply rules): its ACK. Called by the publisher. */
@@ -402,6 +414,10 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
   }
 
   #settled(requestId: number): void {
+    if (requestId === this.#handingOver) {
+      this.#handingOver = undefined;
+      return;
+    }
     this.#inFlight.delete(requestId);
     if (this.#inFlight.size === 0 && this.#idleWaiter !== undefined) {
       const wake = this.#idleWaiter;
