@@ -77,8 +77,11 @@ const textEncoder = new TextEncoder();
 // is content and must survive a round trip.
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Strings shorter than this are written and read by a plain loop when ASCII; faster than the codec. */
-const SHORT_STRING = 64;
+/**
+ * Strings shorter than this are written and read by a plain loop when ASCII (faster than the
+ * codec), and are the ones the encoder's and decoder's memos remember.
+ */
+export const SHORT_STRING = 64;
 
 /**
  * Node's native Latin-1 slice, which takes any Uint8Array; absent in browsers. For the short
