@@ -9,8 +9,11 @@ export const BATCH_FRAME_MAX_BYTES = 16 * 1024;
 /** A batch is sent once it would grow past this (or past the peer's frame limit, if lower). */
 export const BATCH_MESSAGE_MAX_BYTES = 64 * 1024;
 
-/** Writes one WebSocket message; `onSent` (when given) runs once the socket has taken it. */
-export type MessageWriter = (message: Uint8Array, onSent: (() => void) | undefined) => void;
+/**
+ * Writes one WebSocket message. `frameBytes` is the length of the frames it carries (without
+ * the BATCH framing), for a writer that counts the bytes still unsent.
+ */
+export type MessageWriter = (message: Uint8Array, frameBytes: number) => void;
 
 /**
  * The write side of a connection whose peer reads BATCH messages: the frames written in one
@@ -23,12 +26,18 @@ export type MessageWriter = (message: Uint8Array, onSent: (() => void) | undefin
  * Frames keep their order: a large frame first sends what is pending, then itself alone. A
  * single pending frame is sent as itself. Until `enable` (before the peer said it reads
  * batches) every frame is written at once, as itself.
+ *
+ * What was sent is reported as a byte count per message, not a callback per frame: a server
+ * answering a window of publishes made a closure and an array slot for each ACK, about 5% of
+ * its heap allocation in 1 -> 1.
  */
 export class FrameBatcher {
   readonly #write: MessageWriter;
   #maxMessageBytes = 0;
-  #frames: Uint8Array[] = [];
-  #onSent: (() => void)[] = [];
+  readonly #frames: Uint8Array[] = [];
+  /** The frames' own bytes, for the writer. */
+  #frameBytes = 0;
+  /** The BATCH message's body: the frames and their length prefixes. */
   #bodyBytes = 0;
   #scheduled = false;
   readonly #flushAtEndOfTurn = () => {
@@ -50,7 +59,7 @@ export class FrameBatcher {
   }
 
   /** Queues one encoded frame for the end of this turn (or writes it now, see the class). */
-  send(frame: Uint8Array, onSent?: () => void): void {
+  send(frame: Uint8Array): void {
     const entryBytes = batchEntryBytes(frame.length);
     if (
       !this.enabled ||
@@ -58,14 +67,14 @@ export class FrameBatcher {
       batchMessageBytes(entryBytes) > this.#maxMessageBytes
     ) {
       this.flush();
-      this.#write(frame, onSent);
+      this.#write(frame, frame.length);
       return;
     }
     if (this.#frames.length > 0 && batchMessageBytes(this.#bodyBytes + entryBytes) > this.#maxMessageBytes) {
       this.flush();
     }
     this.#frames.push(frame);
-    if (onSent !== undefined) this.#onSent.push(onSent);
+    this.#frameBytes += frame.length;
     this.#bodyBytes += entryBytes;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -77,17 +86,11 @@ export class FrameBatcher {
   flush(): void {
     const frames = this.#frames;
     if (frames.length === 0) return;
-    const callbacks = this.#onSent;
     const message = frames.length === 1 ? frames[0]! : encodeBatch(frames, this.#bodyBytes);
+    const frameBytes = this.#frameBytes;
     frames.length = 0;
+    this.#frameBytes = 0;
     this.#bodyBytes = 0;
-    if (callbacks.length === 0) {
-      this.#write(message, undefined);
-      return;
-    }
-    this.#onSent = [];
-    this.#write(message, () => {
-      for (const onSent of callbacks) onSent();
-    });
+    this.#write(message, frameBytes);
   }
 }

@@ -71,14 +71,14 @@ describe('splitBatch', () => {
 });
 
 describe('FrameBatcher', () => {
-  function recorder(): { messages: Uint8Array[]; batcher: FrameBatcher; sent: (() => void)[] } {
+  function recorder(): { messages: Uint8Array[]; batcher: FrameBatcher; frameBytes: number[] } {
     const messages: Uint8Array[] = [];
-    const sent: (() => void)[] = [];
-    const batcher = new FrameBatcher((message, onSent) => {
+    const frameBytes: number[] = [];
+    const batcher = new FrameBatcher((message, bytes) => {
       messages.push(message);
-      if (onSent !== undefined) sent.push(onSent);
+      frameBytes.push(bytes);
     });
-    return { messages, batcher, sent };
+    return { messages, batcher, frameBytes };
   }
 
   it('writes every frame at once, as itself, until enabled', () => {
@@ -149,16 +149,37 @@ describe('FrameBatcher', () => {
     );
   });
 
-  it('reports each frame sent once the message holding it is', async () => {
-    const { batcher, sent } = recorder();
+  it('tells the writer how many bytes of frames each message carries', async () => {
+    const { messages, batcher, frameBytes } = recorder();
+    const frames = [ping(1), ping(300), ping(70_000)];
+    const large = encodeFrame({
+      type: 'publish',
+      requestId: 9,
+      key: 'large',
+      state: new Uint8Array(BATCH_FRAME_MAX_BYTES + 1),
+    });
+    const lengthOf = (list: Uint8Array[]) => list.reduce((sum, frame) => sum + frame.length, 0);
+    batcher.send(frames[0]!);
+    assert.deepEqual(frameBytes, [frames[0]!.length], 'a frame written before batching is enabled');
     batcher.enable(1024 * 1024);
-    const reported: number[] = [];
-    for (let nonce = 1; nonce <= 3; nonce++) batcher.send(ping(nonce), () => reported.push(nonce));
+    for (const frame of frames) batcher.send(frame);
+    batcher.send(large);
+    batcher.send(frames[1]!);
+    batcher.send(frames[2]!);
     await turnEnded();
-    assert.equal(sent.length, 1);
-    assert.deepEqual(reported, []);
-    sent[0]!();
-    assert.deepEqual(reported, [1, 2, 3]);
+    assert.equal(messages.length, 4);
+    assert.ok(messages[1]!.length > lengthOf(frames), 'the batch adds its own framing');
+    assert.deepEqual(frameBytes, [
+      frames[0]!.length,
+      lengthOf(frames),
+      large.length,
+      frames[1]!.length + frames[2]!.length,
+    ]);
+    assert.equal(
+      frameBytes.reduce((sum, bytes) => sum + bytes, 0),
+      2 * lengthOf(frames) + large.length,
+      'every byte sent is reported once',
+    );
   });
 
   it('flush writes what is pending at once', () => {

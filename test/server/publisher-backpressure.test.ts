@@ -4,7 +4,7 @@ import type { AckFrame, Frame } from '../../src/codec/frame-types.js';
 import { encodeFrame } from '../../src/codec/frames.js';
 import { encodeState } from '../../src/codec/state.js';
 import type { TestServer } from './helpers.js';
-import { debugVars, FrameClient, rawRequest, startTestServer, WAIT_MS } from './helpers.js';
+import { debugVars, eventually, FrameClient, rawRequest, startTestServer, WAIT_MS } from './helpers.js';
 
 const HIGH_WATER = 256 * 1024;
 /** Unsent bytes allowed on the server: the mark plus what one socket read may still answer. */
@@ -128,6 +128,13 @@ test('a publisher that never reads its answers is held back by TCP, and gets eve
     assert.ok(applied > sent / 4, `only ${applied} of ${sent} publishes were applied`);
     // Each applied publish took the next version of the one key: none was lost or invented.
     assert.equal((await t.store.get('flood/k'))?.version, applied);
+    // Every byte counted as unsent was counted off once the socket took it: none twice, none left.
+    let buffered: number[] = [];
+    await eventually(async () => {
+      const vars = await debugVars(t.url);
+      buffered = vars.connections.filter((c) => c.kind === 'ws').map((c) => c.bufferedBytes);
+      return buffered.every((bytes) => bytes === 0);
+    }, 'no unsent bytes left').catch(() => assert.fail(`unsent bytes by connection: ${buffered.join(', ')}`));
   } finally {
     flooder.ws.resume();
     await Promise.all([flooder.close(), bystander.close()]);

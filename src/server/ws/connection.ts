@@ -74,7 +74,7 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
   readonly #subscriptions = new Map<number, Subscription>();
   #state: State = 'hello';
   #encoding: StateEncoding = 'msgpack';
-  #deliveries: WsDeliveries;
+  readonly #deliveries: WsDeliveries;
   readonly #batcher: FrameBatcher;
   #helloTimer: NodeJS.Timeout | undefined;
   #badFrames = 0;
@@ -94,7 +94,7 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
     this.#closed = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
-    this.#batcher = new FrameBatcher((message, onSent) => this.#write(message, onSent));
+    this.#batcher = new FrameBatcher((message, frameBytes) => this.#write(message, frameBytes));
     this.#deliveries = this.#makeDeliveries(this.#encoding);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
@@ -155,12 +155,12 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
   #makeDeliveries(encoding: StateEncoding): WsDeliveries {
     return new WsDeliveries(
       {
-        send: (bytes, onSent) => {
+        send: (bytes) => {
           if (this.#state === 'closed') {
-            onSent();
+            this.#deliveries.sent(bytes.length);
             return;
           }
-          this.#batcher.send(bytes, onSent);
+          this.#batcher.send(bytes);
           this.#pauseReadingIfFull();
         },
         slow: (subscription) => this.#slowConsumer(subscription),
@@ -179,16 +179,16 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
     );
   }
 
-  /** Writes one WebSocket message: a frame, or a batch of them. */
-  #write(message: Uint8Array, onSent: (() => void) | undefined): void {
+  /** Writes one WebSocket message: a frame, or a batch of them holding `frameBytes` of frames. */
+  #write(message: Uint8Array, frameBytes: number): void {
     if (this.#state === 'closed') {
-      onSent?.();
+      this.#deliveries.sent(frameBytes);
       return;
     }
     // Messages written in one turn (a run of ACKs, SNAPSHOTS of several subscriptions) leave in one writev.
     holdWritesForTurn(socketOf(this.#ws));
     this.#ws.send(message, () => {
-      onSent?.();
+      this.#deliveries.sent(frameBytes);
       this.#resumeReadingIfDrained();
     });
   }
@@ -310,9 +310,9 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
       'websocket client connected',
     );
     if (frame.stateEncoding !== this.#encoding) {
-      // Nothing has been subscribed yet, so the deliveries can be swapped for the chosen encoding.
+      // Nothing has been subscribed yet, so the deliveries can change encoding.
       this.#encoding = frame.stateEncoding;
-      this.#deliveries = this.#makeDeliveries(this.#encoding);
+      this.#deliveries.encoding = this.#encoding;
     }
     const limits = this.#ctx.limits;
     this.#send({

@@ -15,8 +15,8 @@ import { startDeliverySpan } from '../observability/tracing.js';
 
 /** What the WebSocket deliveries need from their connection. */
 export interface WsDeliveryHooks {
-  /** Sends one binary message; `onSent` runs once the socket has taken it (or failed). */
-  send(bytes: Uint8Array, onSent: () => void): void;
+  /** Sends one frame; the connection calls `sent` once the socket has taken it (or failed). */
+  send(bytes: Uint8Array): void;
   slow(subscription: Subscription): void;
   failed(subscription: Subscription, error: SbmpError): void;
 }
@@ -43,7 +43,7 @@ export interface WsDeliveryOptions {
 export class WsDeliveries implements DeliveryTransport {
   readonly subscriber: Subscriber;
   readonly #hooks: WsDeliveryHooks;
-  readonly #encoding: StateEncoding;
+  #encoding: StateEncoding;
   readonly #metrics: ServerMetrics;
   readonly #connection: number;
   readonly #lowWaterBytes: number;
@@ -71,6 +71,20 @@ export class WsDeliveries implements DeliveryTransport {
 
   get delivered(): number {
     return this.#delivered;
+  }
+
+  /** The encoding the client chose in HELLO; set before anything is subscribed. */
+  set encoding(encoding: StateEncoding) {
+    this.#encoding = encoding;
+  }
+
+  /**
+   * The socket has taken `bytes` bytes of frames (or the connection closed before it could).
+   * Reported per message, not per frame: see `FrameBatcher`.
+   */
+  sent(bytes: number): void {
+    this.#unsentBytes -= bytes;
+    if (this.#unsentBytes <= this.#lowWaterBytes) this.subscriber.drained();
   }
 
   /** Sends a frame outside the fan-out (ACK, ERROR, ...), counted against the same buffer. */
@@ -141,11 +155,7 @@ export class WsDeliveries implements DeliveryTransport {
   }
 
   #send(bytes: Uint8Array): void {
-    const length = bytes.length;
-    this.#unsentBytes += length;
-    this.#hooks.send(bytes, () => {
-      this.#unsentBytes -= length;
-      if (this.#unsentBytes <= this.#lowWaterBytes) this.subscriber.drained();
-    });
+    this.#unsentBytes += bytes.length;
+    this.#hooks.send(bytes);
   }
 }
