@@ -9,10 +9,10 @@
  * which keeps memory within twice the live size at amortized O(1) per put.
  */
 export class RevisionLog {
-  #revisions: number[] = [];
-  #keys: (string | undefined)[] = [];
+  readonly #revisions: number[] = [];
+  readonly #keys: (string | undefined)[] = [];
   /** Position in the arrays of each key's live entry. */
-  #positionOf = new Map<string, number>();
+  readonly #positionOf = new Map<string, number>();
   #dead = 0;
 
   get size(): number {
@@ -79,18 +79,26 @@ export class RevisionLog {
     return lo;
   }
 
+  /**
+   * Moves the live entries down over the dead ones, in place: new arrays each time made the
+   * rebuild 1.5% of a memory-store server's heap allocation in `throughput-1-1`.
+   */
   #rebuild(): void {
-    const revisions: number[] = [];
-    const keys: string[] = [];
-    for (let i = 0; i < this.#keys.length; i++) {
-      const key = this.#keys[i];
+    const revisions = this.#revisions;
+    const keys = this.#keys;
+    let live = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
       if (key === undefined) continue;
-      this.#positionOf.set(key, keys.length);
-      revisions.push(this.#revisions[i]!);
-      keys.push(key);
+      if (live !== i) {
+        this.#positionOf.set(key, live);
+        keys[live] = key;
+        revisions[live] = revisions[i]!;
+      }
+      live++;
     }
-    this.#revisions = revisions;
-    this.#keys = keys;
+    keys.length = live;
+    revisions.length = live;
     this.#dead = 0;
   }
 }
