@@ -52,7 +52,9 @@ function drained(socket: NodeJS.EventEmitter, ms: number): Promise<boolean> {
 }
 
 test('a publisher that never reads its answers is held back by TCP, and gets every answer once it reads', async () => {
-  const flooder = await FrameClient.connect(t.wsUrl);
+  // Reading batches, so that the server's answers share WebSocket messages and each message
+  // counts off the bytes of several frames.
+  const flooder = await FrameClient.connect(t.wsUrl, 'msgpack', { batches: true });
   const bystander = await FrameClient.connect(t.wsUrl);
   try {
     flooder.ws.pause();
@@ -128,6 +130,7 @@ test('a publisher that never reads its answers is held back by TCP, and gets eve
     assert.ok(applied > sent / 4, `only ${applied} of ${sent} publishes were applied`);
     // Each applied publish took the next version of the one key: none was lost or invented.
     assert.equal((await t.store.get('flood/k'))?.version, applied);
+    assert.ok(flooder.batches > 0, 'the answers came in BATCH messages');
     // Every byte counted as unsent was counted off once the socket took it: none twice, none left.
     let buffered: number[] = [];
     await eventually(async () => {

@@ -95,7 +95,7 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
       this.#markClosed = resolve;
     });
     this.#batcher = new FrameBatcher((message, frameBytes) => this.#write(message, frameBytes));
-    this.#deliveries = this.#makeDeliveries(this.#encoding);
+    this.#deliveries = this.#makeDeliveries();
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', (err) => ctx.logger?.debug({ err, connection: this.id }, 'websocket error'));
@@ -152,7 +152,8 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
     this.#ws.terminate();
   }
 
-  #makeDeliveries(encoding: StateEncoding): WsDeliveries {
+  /** In the default encoding; HELLO may change it before anything is subscribed. */
+  #makeDeliveries(): WsDeliveries {
     return new WsDeliveries(
       {
         send: (bytes) => {
@@ -170,7 +171,7 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
         },
       },
       {
-        encoding,
+        encoding: this.#encoding,
         maxFrameBytes: this.#ctx.limits.maxFrameBytes,
         highWaterBytes: this.#ctx.limits.sendHighWaterBytes,
         metrics: this.#ctx.metrics,

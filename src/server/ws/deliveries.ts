@@ -15,7 +15,10 @@ import { startDeliverySpan } from '../observability/tracing.js';
 
 /** What the WebSocket deliveries need from their connection. */
 export interface WsDeliveryHooks {
-  /** Sends one frame; the connection calls `sent` once the socket has taken it (or failed). */
+  /**
+   * Queues one frame. The connection must call `sent` with the frame's bytes once the socket
+   * has taken it (or failed to), in one call per WebSocket message for all the frames it holds.
+   */
   send(bytes: Uint8Array): void;
   slow(subscription: Subscription): void;
   failed(subscription: Subscription, error: SbmpError): void;
