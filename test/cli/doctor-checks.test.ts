@@ -202,6 +202,20 @@ describe('doctor checks', () => {
       assert.equal(result.status, 'fail', result.finding);
       assert.match(result.finding, /p99 \d+/);
     });
+
+    it('fails when the block runs late and lasts past the end of the window', async () => {
+      // A loaded machine runs the blocking timer late: here the loop is busy from the start
+      // until 80 ms, then blocked until 230 ms, past the 200 ms window.
+      setTimeout(() => {
+        const until = performance.now() + 150;
+        while (performance.now() < until) {}
+      }, 30);
+      const measuring = measureLoopLag(200);
+      const until = performance.now() + 80;
+      while (performance.now() < until) {}
+      const result = await measuring;
+      assert.equal(result.status, 'fail', result.finding);
+    });
   });
 
   describe('memory limit', () => {
