@@ -1,6 +1,6 @@
 import { FrameBatcher } from '../codec/frame-batcher.js';
 import type { Frame, HelloFrame, WelcomeFrame } from '../codec/frame-types.js';
-import { decodeFrame, encodeFrame, splitBatch } from '../codec/frames.js';
+import { decodeFrame, decodeFrameAt, encodeFrame, splitBatchRanges } from '../codec/frames.js';
 import { WS_CLOSE } from '../codec/ws-protocol.js';
 import { isErrorCode, SbmpError } from '../core/errors.js';
 import type { Transport, TransportCloseInfo, TransportFactory } from './transport.js';
@@ -136,28 +136,29 @@ export class Connection {
     // Once closing, later frames are dropped: applying them after a frame was lost (e.g. one
     // that could not be decoded) would move the resume point past the lost one.
     if (this.#closed || this.#closeReason !== undefined) return;
-    let batch: Uint8Array[] | undefined;
+    let batch: number[] | undefined;
     try {
-      batch = splitBatch(bytes, this.#maxFrameBytes);
+      batch = splitBatchRanges(bytes, this.#maxFrameBytes);
     } catch (cause) {
       this.#undecodable(cause);
       return;
     }
     if (batch === undefined) {
-      this.#receiveFrame(bytes, onFrame);
+      this.#receiveFrame(bytes, 0, bytes.length, onFrame);
       return;
     }
-    for (const frame of batch) {
+    for (let i = 0; i < batch.length; i += 2) {
       // A frame before this one may have failed, and closing drops the rest (see above).
       if (this.#closeReason !== undefined) return;
-      this.#receiveFrame(frame, onFrame);
+      this.#receiveFrame(bytes, batch[i]!, batch[i + 1]!, onFrame);
     }
   }
 
-  #receiveFrame(bytes: Uint8Array, onFrame: (frame: Frame) => void): void {
+  /** One frame, `bytes[start, end)`: a whole message, or one frame of a batch. */
+  #receiveFrame(bytes: Uint8Array, start: number, end: number, onFrame: (frame: Frame) => void): void {
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, { maxFrameBytes: this.#maxFrameBytes });
+      frame = decodeFrameAt(bytes, start, end, this.#maxFrameBytes);
     } catch (cause) {
       this.#undecodable(cause);
       return;

@@ -19,11 +19,21 @@ export function expect(tag: number, wireType: number, what: string): void {
   }
 }
 
-/** Runs `decode` over the length-delimited field that starts at the reader's position. */
-export function nested<T>(r: ProtoReader, what: string, decode: (r: ProtoReader) => T): T {
+/**
+ * Narrows the reader to the length-delimited field that starts at its position, and returns the
+ * end to give back to `r.end` once the field is read. For a caller whose decoder would otherwise
+ * need a closure (see `nested`).
+ */
+export function enterNested(r: ProtoReader, what: string): number {
   const length = r.length(what);
   const outerEnd = r.end;
   r.end = r.pos + length;
+  return outerEnd;
+}
+
+/** Runs `decode` over the length-delimited field that starts at the reader's position. */
+export function nested<T>(r: ProtoReader, what: string, decode: (r: ProtoReader) => T): T {
+  const outerEnd = enterNested(r, what);
   const value = decode(r);
   r.end = outerEnd;
   return value;

@@ -7,7 +7,7 @@ import {
   decodeSubscribe,
 } from './decode-data.js';
 import { decodeError, decodeGoaway, decodeHello, decodeWelcome } from './decode-session.js';
-import { decodeSingleVarint, expect, L, nested } from './decode-support.js';
+import { decodeSingleVarint, enterNested, expect, L } from './decode-support.js';
 import type { Frame, FrameType, SnapshotEntry } from './frame-types.js';
 import { badFrame, ProtoReader } from './protobuf-wire.js';
 import {
@@ -88,17 +88,23 @@ export function decodeFrame(bytes: Uint8Array, options?: DecodeFrameOptions): Fr
       `options.maxFrameBytes must be a positive integer, got ${maxFrameBytes}`,
     );
   }
-  if (bytes.length > maxFrameBytes) {
-    throw new SbmpError(
-      'too_large',
-      `frame of ${bytes.length} bytes exceeds the ${maxFrameBytes}-byte limit`,
-      {
-        details: { bytes: bytes.length, limit: maxFrameBytes },
-      },
-    );
+  return decodeFrameAt(bytes, 0, bytes.length, maxFrameBytes);
+}
+
+/**
+ * `decodeFrame` of the frame at `bytes[start, end)`, such as one that `splitBatchRanges` found
+ * in a BATCH message, without a view of its own: a view per frame was 3.5% of the server's heap
+ * allocation in 1 -> 1. Byte offsets in errors count from the start of `bytes`, not of the frame.
+ */
+export function decodeFrameAt(bytes: Uint8Array, start: number, end: number, maxFrameBytes: number): Frame {
+  const length = end - start;
+  if (length > maxFrameBytes) {
+    throw new SbmpError('too_large', `frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit`, {
+      details: { bytes: length, limit: maxFrameBytes },
+    });
   }
-  if (bytes.length === 0) throw badFrame('empty frame');
-  const r = new ProtoReader(bytes);
+  if (length === 0) throw badFrame('empty frame');
+  const r = new ProtoReader(bytes, start, end);
   let frame: Frame | undefined;
   let unknownField = 0;
   while (r.pos < r.end) {
@@ -115,9 +121,13 @@ export function decodeFrame(bytes: Uint8Array, options?: DecodeFrameOptions): Fr
       r.skip(tag);
       continue;
     }
-    expect(tag, L, `frame body ${type}`);
+    // The name is built only for the error: a string per frame otherwise.
+    if ((tag & 7) !== L) expect(tag, L, `frame body ${type}`);
     if (frame !== undefined) throw badFrame(`frame has two bodies: ${frame.type} and ${type}`);
-    frame = nested(r, type, (body) => decodeBody(type, body));
+    // Not `nested`: its callback, which needs `type`, would be a closure made per frame.
+    const frameEnd = enterNested(r, type);
+    frame = decodeBody(type, r);
+    r.end = frameEnd;
   }
   if (frame === undefined) {
     throw badFrame(unknownField === 0 ? 'frame has no body' : `unknown frame type (field ${unknownField})`, {

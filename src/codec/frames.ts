@@ -7,11 +7,12 @@
  * - `encodeSnapshotEntry` + `encodeSnapshotsFrame`: the fan-out path; an entry is encoded once
  *   and its bytes are copied into the SNAPSHOTS frame of every subscriber.
  * - `encodeBatch` / `splitBatch`: several encoded frames in one message, for peers that read
- *   batches (`FrameBatcher` sends them).
+ *   batches (`FrameBatcher` sends them); `splitBatchRanges` + `decodeFrameAt` read them without
+ *   a view per frame.
  */
-export { encodeBatch, splitBatch } from './batch.js';
+export { encodeBatch, splitBatch, splitBatchRanges } from './batch.js';
 export type { DecodeFrameOptions } from './frame-decode.js';
-export { decodeFrame, decodeSnapshotEntry, MAX_FRAME_BYTES_DEFAULT } from './frame-decode.js';
+export { decodeFrame, decodeFrameAt, decodeSnapshotEntry, MAX_FRAME_BYTES_DEFAULT } from './frame-decode.js';
 export type { SnapshotsHeader } from './frame-encode.js';
 export {
   encodeFrame,

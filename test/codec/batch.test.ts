@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BATCH_FRAME_MAX_BYTES, FrameBatcher } from '../../src/codec/frame-batcher.js';
 import type { Frame } from '../../src/codec/frame-types.js';
-import { decodeFrame, encodeBatch, encodeFrame, splitBatch } from '../../src/codec/frames.js';
+import {
+  decodeFrame,
+  decodeFrameAt,
+  encodeBatch,
+  encodeFrame,
+  splitBatch,
+  splitBatchRanges,
+} from '../../src/codec/frames.js';
 import { isSbmpError } from '../../src/internal.js';
 import * as arb from './frame-arbitraries.js';
 
@@ -66,6 +73,47 @@ describe('splitBatch', () => {
       () => decodeFrame(encodeBatch([ping(1)])),
       (err: unknown) =>
         isSbmpError(err, 'bad_frame') && /BATCH where one frame was expected/.test(err.message),
+    );
+  });
+});
+
+describe('splitBatchRanges and decodeFrameAt', () => {
+  it('find and decode, in place, the frames splitBatch gives as views', () => {
+    fc.assert(
+      fc.property(fc.array(arb.frame, { minLength: 1, maxLength: 8 }), (frames) => {
+        const encoded = frames.map((frame) => encodeFrame(frame));
+        const batch = encodeBatch(encoded);
+        const ranges = splitBatchRanges(batch, batch.length);
+        assert.ok(ranges !== undefined);
+        assert.equal(ranges.length, 2 * encoded.length);
+        encoded.forEach((bytes, i) => {
+          const [start, end] = [ranges[2 * i]!, ranges[2 * i + 1]!];
+          assert.deepEqual([...batch.subarray(start, end)], [...bytes]);
+          assert.deepEqual(decodeFrameAt(batch, start, end, batch.length), decodeFrame(bytes));
+        });
+        for (const single of encoded) assert.equal(splitBatchRanges(single, single.length), undefined);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodeFrameAt reads only its range, and holds it to the frame limit', () => {
+    const batch = encodeBatch([ping(1), ping(22), ping(333)]);
+    const ranges = splitBatchRanges(batch, batch.length)!;
+    const [start, end] = [ranges[2]!, ranges[3]!];
+    assert.deepEqual(decodeFrameAt(batch, start, end, end - start), { type: 'ping', nonce: 22 });
+    assert.throws(
+      () => decodeFrameAt(batch, start, end, end - start - 1),
+      (err: unknown) => isSbmpError(err, 'too_large'),
+    );
+    // A range cut one byte short ends inside the frame's body: malformed, not the next frame.
+    assert.throws(
+      () => decodeFrameAt(batch, start, end - 1, batch.length),
+      (err: unknown) => isSbmpError(err, 'bad_frame'),
+    );
+    assert.throws(
+      () => decodeFrameAt(batch, start, start, batch.length),
+      (err: unknown) => isSbmpError(err, 'bad_frame') && /empty frame/.test(err.message),
     );
   });
 });

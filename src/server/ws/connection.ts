@@ -9,7 +9,7 @@ import type {
   SubscribeFrame,
 } from '../../codec/frame-types.js';
 import { PROTOCOL_VERSION } from '../../codec/frame-types.js';
-import { decodeFrame, encodeFrame, splitBatch } from '../../codec/frames.js';
+import { decodeFrameAt, encodeFrame, splitBatchRanges } from '../../codec/frames.js';
 import { closeCodeForError, WS_CLOSE } from '../../codec/ws-protocol.js';
 import type { SbmpErrorCode } from '../../core/errors.js';
 import { SbmpError } from '../../core/errors.js';
@@ -223,30 +223,30 @@ export class WsConnection implements StreamConnection, PutReceiver<number> {
     }
     const bytes = toBytes(data);
     if (this.#state !== 'hello') {
-      let batch: Uint8Array[] | undefined;
+      let batch: number[] | undefined;
       try {
-        batch = splitBatch(bytes, this.#ctx.limits.maxFrameBytes);
+        batch = splitBatchRanges(bytes, this.#ctx.limits.maxFrameBytes);
       } catch (err) {
         this.#badFrame(asSbmpError(err));
         return;
       }
       if (batch !== undefined) {
-        for (const frame of batch) {
+        for (let i = 0; i < batch.length; i += 2) {
           // A frame before this one may have closed the connection (too many bad frames).
           if ((this.#state as State) === 'closed') return;
-          this.#onFrame(frame);
+          this.#onFrame(bytes, batch[i]!, batch[i + 1]!);
         }
         return;
       }
     }
-    this.#onFrame(bytes);
+    this.#onFrame(bytes, 0, bytes.length);
   }
 
-  /** One frame, alone in its message or taken from a batch. */
-  #onFrame(bytes: Uint8Array): void {
+  /** One frame, `bytes[start, end)`: a whole message, or one frame of a batch. */
+  #onFrame(bytes: Uint8Array, start: number, end: number): void {
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes, { maxFrameBytes: this.#ctx.limits.maxFrameBytes });
+      frame = decodeFrameAt(bytes, start, end, this.#ctx.limits.maxFrameBytes);
     } catch (err) {
       if (this.#state === 'hello') this.#fatal(asSbmpError(err));
       else this.#badFrame(asSbmpError(err));
