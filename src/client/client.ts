@@ -45,8 +45,8 @@ export class SbmpClient {
   readonly #http: HttpApi;
   readonly #publishes: PublishQueue;
   readonly #subscriptions: SubscriptionSet;
-  readonly #statusListeners: Listeners<[ClientStatus]>;
-  readonly #errorListeners: Listeners<[unknown]>;
+  readonly #statusListeners: Listeners<ClientStatus>;
+  readonly #errorListeners: Listeners<unknown>;
   #connection: Connection | undefined;
   #status: ClientStatus = 'connecting';
   #reconnectAttempt = 0;
@@ -61,7 +61,7 @@ export class SbmpClient {
 
   private constructor(options: ResolvedClientOptions) {
     this.#options = options;
-    this.#errorListeners = new Listeners<[unknown]>();
+    this.#errorListeners = new Listeners<unknown>();
     if (options.onError !== undefined) this.#errorListeners.add(options.onError);
     const report = (error: unknown) => this.#report(error);
     this.#statusListeners = new Listeners(report);

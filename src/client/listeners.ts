@@ -1,9 +1,21 @@
+/** A listener of one or two arguments (`B` is `void` for listeners of one). */
+export type Listener<A, B = void> = (a: A, b: B) => void;
+
+const NONE: readonly never[] = Object.freeze([]);
+
 /**
  * A minimal listener set (browsers and Node alike, no `node:events`). A throwing listener
- * does not stop the others; its error is reported through `onListenerError`.
+ * does not stop the others; its error is reported through `onListenerError`. Adding a listener
+ * that is already there changes nothing.
+ *
+ * `emit` runs once per delivered snapshot, so it allocates nothing: the listeners are an array
+ * that `add` and removal replace rather than change, walked by index, and the arguments are
+ * passed as they are, without a rest array. A listener added during an `emit` is first called
+ * by the next one; a listener removed during an `emit` is not called by it if it was not
+ * reached yet.
  */
-export class Listeners<A extends unknown[]> {
-  readonly #listeners = new Set<(...args: A) => void>();
+export class Listeners<A, B = void> {
+  #listeners: readonly Listener<A, B>[] = NONE;
   readonly #onListenerError: (error: unknown) => void;
 
   constructor(onListenerError: (error: unknown) => void = reportAsync) {
@@ -11,19 +23,27 @@ export class Listeners<A extends unknown[]> {
   }
 
   get size(): number {
-    return this.#listeners.size;
+    return this.#listeners.length;
   }
 
   /** Adds `listener`; the returned function removes it. */
-  add(listener: (...args: A) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  add(listener: Listener<A, B>): () => void {
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
+    return () => {
+      if (this.#listeners.includes(listener)) this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
-  emit(...args: A): void {
-    for (const listener of this.#listeners) {
+  emit(a: A, b: B): void {
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i]!;
+      // Only after a removal during this emit is the current list consulted.
+      if (listeners !== this.#listeners && !this.#listeners.includes(listener)) continue;
       try {
-        listener(...args);
+        // A listener of one argument is called with one, as documented (`fn(status)`).
+        if (b === undefined) (listener as (a: A) => void)(a);
+        else listener(a, b);
       } catch (error) {
         this.#onListenerError(error);
       }
@@ -31,7 +51,7 @@ export class Listeners<A extends unknown[]> {
   }
 
   clear(): void {
-    this.#listeners.clear();
+    this.#listeners = NONE;
   }
 }
 

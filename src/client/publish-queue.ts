@@ -82,29 +82,35 @@ export class PublishQueue {
         ),
       );
     }
-    return new Promise<Ack>((resolve, reject) => {
-      const pending: Pending = {
-        request,
-        resolve,
-        reject,
-        settled: false,
-        requestId: 0,
-        detachAbort: NO_ABORT_LISTENER,
+    const promise = new Promise<Ack>(captureSettlers);
+    const pending: Pending = {
+      request,
+      resolve: capturedResolve!,
+      reject: capturedReject!,
+      settled: false,
+      requestId: 0,
+      detachAbort: NO_ABORT_LISTENER,
+    };
+    capturedResolve = undefined;
+    capturedReject = undefined;
+    if (signal !== undefined) {
+      const onAbort = () => {
+        // A sent publish keeps its window slot until answered: the server still counts it.
+        if (pending.requestId === 0) this.#queued.removeWhere((p) => p === pending);
+        this.#settle(pending, undefined, abortError(request.key, signal));
       };
-      if (signal !== undefined) {
-        const onAbort = () => {
-          // A sent publish keeps its window slot until answered: the server still counts it.
-          if (pending.requestId === 0) this.#queued.removeWhere((p) => p === pending);
-          this.#settle(pending, undefined, abortError(request.key, signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.detachAbort = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.#queued.push(pending);
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.detachAbort = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#queued.push(pending);
+    try {
       this.#pump();
-      if (borrowedState && pending.requestId === 0 && !pending.settled)
-        request.state = copyKept(request.state);
-    });
+    } catch (error) {
+      // As a throw inside an executor would: the caller's promise fails with the error.
+      this.#settle(pending, undefined, error as SbmpError);
+    }
+    if (borrowedState && pending.requestId === 0 && !pending.settled) request.state = copyKept(request.state);
+    return promise;
   }
 
   /** A connection is ready: send on it, with at most `serverMaxInFlight` unanswered. */
@@ -230,6 +236,18 @@ export class PublishQueue {
 
 /** Shared by every publish without a signal: no function is made per publish. */
 const NO_ABORT_LISTENER = (): void => {};
+
+/*
+ * The settling functions of the promise `enqueue` is making. One executor shared by every
+ * publish hands them over through these two variables (the executor runs synchronously
+ * inside `new Promise`), instead of a new executor closure and its context per publish.
+ */
+let capturedResolve: ((ack: Ack) => void) | undefined;
+let capturedReject: ((error: SbmpError) => void) | undefined;
+function captureSettlers(resolve: (ack: Ack) => void, reject: (error: SbmpError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 function abortError(key: string, signal: AbortSignal): SbmpError {
   return new SbmpError('aborted', `publish of '${key}' was aborted`, {

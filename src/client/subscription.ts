@@ -59,8 +59,8 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
   /** Resolves when the subscription ends by `unsubscribe()` or `client.close()`; rejects when it fails. */
   readonly done: Promise<void>;
 
-  readonly #snapshotListeners: Listeners<[DeliveredSnapshot<T>, Subscription<T>]>;
-  readonly #syncedListeners: Listeners<[number]>;
+  readonly #snapshotListeners: Listeners<DeliveredSnapshot<T>, Subscription<T>>;
+  readonly #syncedListeners: Listeners<number>;
   readonly #iterators = new Set<MailboxIterator<T>>();
   readonly #unsubscribe: (subscription: Subscription<T>) => void;
   #resolveSynced!: (revision: number) => void;
@@ -192,7 +192,8 @@ export class Subscription<T = unknown> implements AsyncIterable<DeliveredSnapsho
         continue;
       }
       this.#snapshotListeners.emit(snapshot, this);
-      for (const iterator of this.#iterators) iterator.offer(snapshot);
+      // Most subscriptions have no iterators: the loop is skipped for them.
+      if (this.#iterators.size > 0) for (const iterator of this.#iterators) iterator.offer(snapshot);
     }
     if (frame.synced === true) {
       this.#caughtUp(frame.revision ?? 0);

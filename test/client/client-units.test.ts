@@ -1,4 +1,5 @@
-// The SDK's small parts on their own: backoff, URL derivation, giving up, HTTP timeouts.
+// The SDK's small parts on their own: backoff, URL derivation, listeners, the publish queue,
+// giving up, HTTP timeouts.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,8 +8,10 @@ import fc from 'fast-check';
 import { backoffDelay, RECONNECT_DEFAULTS, resolveReconnectOptions } from '../../src/client/backoff.js';
 import { SbmpClient } from '../../src/client/client.js';
 import { HttpApi } from '../../src/client/http-api.js';
+import { Listeners } from '../../src/client/listeners.js';
+import { PublishQueue } from '../../src/client/publish-queue.js';
 import { resolveServerUrls } from '../../src/client/urls.js';
-import { isSbmpError } from '../../src/core/errors.js';
+import { isSbmpError, SbmpError } from '../../src/core/errors.js';
 import { FakePeer, within } from './fake-peer.js';
 
 describe('backoff', () => {
@@ -76,6 +79,131 @@ describe('server URLs', () => {
       httpUrl: 'https://sbmp.example.com',
     });
     assert.equal(resolveServerUrls('ws://h:1', 'http://other:2/x').httpUrl, 'http://other:2');
+  });
+});
+
+describe('listeners', () => {
+  it('calls each listener once with both arguments, and reports a throwing one without stopping', () => {
+    const reported: unknown[] = [];
+    const listeners = new Listeners<string, number>((error) => reported.push(error));
+    const calls: string[] = [];
+    const first = (a: string, b: number) => calls.push(`first ${a} ${b}`);
+    listeners.add(first);
+    listeners.add(first);
+    listeners.add(() => {
+      throw new Error('boom');
+    });
+    listeners.add((a, b) => calls.push(`last ${a} ${b}`));
+    listeners.emit('x', 1);
+    assert.deepEqual(calls, ['first x 1', 'last x 1']);
+    assert.equal(listeners.size, 3);
+    assert.deepEqual(
+      reported.map((e) => (e as Error).message),
+      ['boom'],
+    );
+  });
+
+  it('calls a listener of one argument with exactly one, and stops at a clear during an emit', () => {
+    const listeners = new Listeners<string>();
+    const counts: number[] = [];
+    listeners.add((...args: unknown[]) => {
+      counts.push(args.length);
+      listeners.clear();
+    });
+    listeners.add(() => counts.push(-1));
+    listeners.emit('connected');
+    assert.deepEqual(counts, [1]);
+  });
+
+  it('skips a listener removed during an emit, and calls one added during it from the next emit', () => {
+    const listeners = new Listeners<number>();
+    const calls: string[] = [];
+    let removeSecond = () => {};
+    listeners.add((n) => {
+      calls.push(`first ${n}`);
+      if (n === 1) {
+        removeSecond();
+        listeners.add((m) => calls.push(`added ${m}`));
+      }
+    });
+    removeSecond = listeners.add((n) => calls.push(`second ${n}`));
+    const removeThird = listeners.add((n) => calls.push(`third ${n}`));
+    listeners.emit(1);
+    assert.deepEqual(calls, ['first 1', 'third 1']);
+    removeThird();
+    removeThird();
+    listeners.emit(2);
+    assert.deepEqual(calls, ['first 1', 'third 1', 'first 2', 'added 2']);
+    listeners.clear();
+    listeners.emit(3);
+    assert.equal(calls.length, 4);
+  });
+});
+
+describe('publish queue', () => {
+  const request = (key: string) => ({
+    type: 'publish' as const,
+    requestId: 0,
+    key,
+    state: new Uint8Array([1]),
+    ts: 0,
+    version: 1,
+  });
+
+  it('answers each publish by its request id, each promise with its own ack', async () => {
+    const queue = new PublishQueue(2, 10);
+    const sent: number[] = [];
+    queue.connected((frame) => sent.push(frame.requestId), 2);
+    const acks = ['a', 'b', 'c'].map((key) => queue.enqueue(request(key)));
+    assert.equal(sent.length, 2);
+    assert.equal(queue.acknowledge(sent[1]!, 'applied', 1, 7), true);
+    assert.equal(queue.acknowledge(sent[0]!, 'stale', 3, 0), true);
+    assert.equal(sent.length, 3);
+    assert.equal(queue.acknowledge(sent[2]!, 'applied', 1, 8), true);
+    assert.deepEqual(await Promise.all(acks), [
+      { key: 'a', result: 'stale', version: 3, revision: 0 },
+      { key: 'b', result: 'applied', version: 1, revision: 7 },
+      { key: 'c', result: 'applied', version: 1, revision: 8 },
+    ]);
+    assert.equal(queue.acknowledge(sent[0]!, 'applied', 1, 9), false);
+  });
+
+  it('gives a publish made while another is being sent its own ack', async () => {
+    const queue = new PublishQueue(4, 10);
+    const sent: number[] = [];
+    let inner: Promise<unknown> | undefined;
+    let innerMade = false;
+    queue.connected((frame) => {
+      sent.push(frame.requestId);
+      if (innerMade) return;
+      innerMade = true;
+      inner = queue.enqueue(request('inner'));
+    }, 4);
+    const outer = queue.enqueue(request('outer'));
+    assert.equal(sent.length, 2);
+    queue.acknowledge(sent[1]!, 'applied', 1, 2);
+    queue.acknowledge(sent[0]!, 'applied', 1, 1);
+    assert.deepEqual(await outer, { key: 'outer', result: 'applied', version: 1, revision: 1 });
+    assert.deepEqual(await inner, { key: 'inner', result: 'applied', version: 1, revision: 2 });
+  });
+
+  it('fails the publish whose sending threw, with that error, and leaves nothing unhandled', async () => {
+    const queue = new PublishQueue(4, 10);
+    const boom = new Error('the socket refused the write');
+    queue.connected(() => {
+      throw boom;
+    }, 4);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(queue.enqueue(request('k')), (err: unknown) => err === boom);
+      queue.close(new SbmpError('closed', 'closed by the test'));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 
