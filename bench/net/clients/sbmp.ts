@@ -1,3 +1,4 @@
+import type { Ack } from '../../../src/client/ack.js';
 import { SbmpClient } from '../../../src/client/client.js';
 import { InFlightWindow } from '../../lib/in-flight.js';
 import type { BusClient, BusPublisher, Endpoint } from '../bus.js';
@@ -30,23 +31,23 @@ export const sbmpBusClient: BusClient = {
       keys[slot] ??= `${topic}/k${slot}`;
       return keys[slot]!;
     };
+    // Made once, not per send: the figures are the SDK's allocation, not this adapter's.
+    const onAck = (ack: Ack) => {
+      stats.confirmed++;
+      if (ack.result === 'applied') stats.applied++;
+      inFlight.done();
+    };
+    const onFailure = (err: unknown) => {
+      stats.failed++;
+      stats.lastError = err;
+      inFlight.done();
+    };
     return {
       stats,
       send(slot, version, payload) {
         inFlight.add();
         stats.sent++;
-        client.publish(keyOf(slot), payload, { version, contentType: CONTENT_TYPE }).then(
-          (ack) => {
-            stats.confirmed++;
-            if (ack.result === 'applied') stats.applied++;
-            inFlight.done();
-          },
-          (err: unknown) => {
-            stats.failed++;
-            stats.lastError = err;
-            inFlight.done();
-          },
-        );
+        client.publish(keyOf(slot), payload, { version, contentType: CONTENT_TYPE }).then(onAck, onFailure);
         return inFlight.room();
       },
       flush: () => inFlight.idle(),
