@@ -134,6 +134,40 @@ describe('Hub routing', () => {
     assert.equal(hub.stats().wildcardPatterns, 0);
     assert.equal(hub.stats().exactKeys, 0);
   });
+
+  test('subscriptions that come and go between changes get exactly the changes made while they were in', async () => {
+    const keysOf = (s: Subscription) =>
+      drain(s)
+        .flatMap((b) => b.entries)
+        .map((e) => e.key);
+    const owners = Array.from({ length: 5 }, () => new ManualOwner());
+    // Two of each pattern, and two patterns under the one prefix 'join/'.
+    const patterns = ['join/a', 'join/a', 'join/*', 'join/*', 'join/>'];
+    const subs = patterns.map((pattern, i) => subscribe(pattern, owners[i]!));
+    for (const [i, s] of subs.entries()) await untilSynced(s, owners[i]!);
+    await store.put({ key: 'join/a', state: 1 });
+    await settle();
+    assert.deepEqual(subs.map(keysOf), [['join/a'], ['join/a'], ['join/a'], ['join/a'], ['join/a']]);
+    // One of each pair leaves; the only 'join/>' leaves, taking its group with it.
+    subs[1]!.close();
+    subs[3]!.close();
+    subs[4]!.close();
+    assert.equal(hub.stats().wildcardPatterns, 1);
+    await store.put({ key: 'join/a', state: 2 });
+    await settle();
+    const late = subscribe('join/*', owners[1]!);
+    await untilSynced(late, owners[1]!);
+    await store.put({ key: 'join/b', state: 3 });
+    await settle();
+    assert.deepEqual(
+      [subs[0], subs[2], late].map((s) => keysOf(s!)),
+      [['join/a'], ['join/a', 'join/b'], ['join/b']],
+    );
+    for (const s of [subs[0]!, subs[2]!, late]) s.close();
+    assert.equal(hub.subscriptionCount, 0);
+    assert.equal(hub.stats().wildcardPatterns, 0);
+    assert.equal(hub.stats().exactKeys, 0);
+  });
 });
 
 describe('Subscription seam and resume point', () => {
