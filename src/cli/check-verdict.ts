@@ -134,8 +134,13 @@ function regressions({ subscribers }: CheckObservations): CheckResult {
   };
 }
 
+/** Deliveries to every subscriber together. */
+export function totalDeliveries(subscribers: readonly SubscriberView[]): number {
+  return subscribers.reduce((sum, s) => sum + s.deliveries, 0);
+}
+
 function phantoms({ phantoms: count, phantomExample, subscribers }: CheckObservations): CheckResult {
-  const deliveries = subscribers.reduce((sum, s) => sum + s.deliveries, 0);
+  const deliveries = totalDeliveries(subscribers);
   return {
     name: 'nothing delivered that was not published',
     passed: count === 0,

@@ -5,7 +5,7 @@ import { choiceArg, countArg, type ServerAccessOptions, withServerAccess } from 
 import type { CheckOptions } from './check-run.js';
 import { runCheck } from './check-run.js';
 import type { CheckObservations, CheckVerdict } from './check-verdict.js';
-import { judge } from './check-verdict.js';
+import { judge, totalDeliveries } from './check-verdict.js';
 import { EXIT } from './exit-codes.js';
 import { err, out } from './output.js';
 import { reportFailure } from './report.js';
@@ -90,7 +90,7 @@ function count(n: number): string {
 
 function asText(o: CheckObservations, verdict: CheckVerdict): string {
   const p = o.publishes;
-  const deliveries = o.subscribers.reduce((sum, s) => sum + s.deliveries, 0);
+  const deliveries = totalDeliveries(o.subscribers);
   const lines = [
     `publishes   ${count(p.sent)} sent: ${count(p.applied)} applied, ${count(p.duplicate)} duplicate, ${count(p.stale)} stale, ${count(p.conflict)} conflict, ${count(p.failed)} failed`,
     `deliveries  ${count(deliveries)} to ${o.subscribers.length} subscribers`,

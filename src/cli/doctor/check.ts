@@ -71,8 +71,6 @@ export function skipWithoutSettings(name: string): CheckResult {
   return skip(name, 'not checked: the configuration did not load (see the config check)');
 }
 
-export { withTimeout } from '../with-timeout.js';
-
 /** `12.3 MiB`: sizes in findings, in binary units like the memory figures they are compared with. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

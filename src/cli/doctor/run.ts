@@ -1,3 +1,4 @@
+import { withTimeout } from '../with-timeout.js';
 import { aclChecks } from './acl-check.js';
 import { certChecks } from './cert-check.js';
 import {
@@ -7,7 +8,6 @@ import {
   type DoctorInput,
   fail,
   messageOf,
-  withTimeout,
 } from './check.js';
 import { clockChecks } from './clock-check.js';
 import { loadConfig } from './config-check.js';
