@@ -103,12 +103,7 @@ export class PublishQueue {
       pending.detachAbort = () => signal.removeEventListener('abort', onAbort);
     }
     this.#queued.push(pending);
-    try {
-      this.#pump();
-    } catch (error) {
-      // As a throw inside an executor would: the caller's promise fails with the error.
-      this.#settle(pending, undefined, error as SbmpError);
-    }
+    this.#pump();
     if (borrowedState && pending.requestId === 0 && !pending.settled) request.state = copyKept(request.state);
     return promise;
   }
@@ -206,7 +201,13 @@ export class PublishQueue {
       pending.requestId = this.#allocateRequestId();
       this.#inFlight.set(pending.requestId, pending);
       pending.request.requestId = pending.requestId;
-      send(pending.request);
+      try {
+        send(pending.request);
+      } catch (error) {
+        // The frame did not leave, so the server holds no slot for it: neither does the window.
+        this.#inFlight.delete(pending.requestId);
+        this.#settle(pending, undefined, notSent(pending.request.key, error));
+      }
       // `send` may have lost the connection synchronously and cleared the window.
       if (this.#send !== send) return;
     }
@@ -247,6 +248,16 @@ let capturedReject: ((error: SbmpError) => void) | undefined;
 function captureSettlers(resolve: (ack: Ack) => void, reject: (error: SbmpError) => void): void {
   capturedResolve = resolve;
   capturedReject = reject;
+}
+
+/** A publish whose frame could not be written: not applied, so safe to repeat. */
+function notSent(key: string, cause: unknown): SbmpError {
+  if (cause instanceof SbmpError) return cause;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new SbmpError('unavailable', `the publish of '${key}' could not be sent: ${why}`, {
+    cause,
+    details: { key, outcome: 'not sent' },
+  });
 }
 
 function abortError(key: string, signal: AbortSignal): SbmpError {

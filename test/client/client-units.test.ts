@@ -187,7 +187,13 @@ describe('publish queue', () => {
     assert.deepEqual(await inner, { key: 'inner', result: 'applied', version: 1, revision: 2 });
   });
 
-  it('fails the publish whose sending threw, with that error, and leaves nothing unhandled', async () => {
+  const notSentBy = (key: string, boom: Error) => (err: unknown) =>
+    isSbmpError(err, 'unavailable') &&
+    err.cause === boom &&
+    err.details?.key === key &&
+    err.details?.outcome === 'not sent';
+
+  it('fails the publish whose sending threw, with that error as cause, and leaves nothing unhandled', async () => {
     const queue = new PublishQueue(4, 10);
     const boom = new Error('the socket refused the write');
     queue.connected(() => {
@@ -197,13 +203,40 @@ describe('publish queue', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      await assert.rejects(queue.enqueue(request('k')), (err: unknown) => err === boom);
+      await assert.rejects(queue.enqueue(request('k')), notSentBy('k', boom));
+      assert.equal(queue.stats().inFlight, 0);
       queue.close(new SbmpError('closed', 'closed by the test'));
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('frees the window slot of a publish that could not be sent, and blames no other publish', async () => {
+    const queue = new PublishQueue(1, 10);
+    const boom = new Error('the socket refused the write');
+    const sent: string[] = [];
+    const ids = new Map<string, number>();
+    let refuse = '';
+    queue.connected((frame) => {
+      if (frame.key === refuse) throw boom;
+      sent.push(frame.key);
+      ids.set(frame.key, frame.requestId);
+    }, 1);
+    const first = queue.enqueue(request('first'));
+    // Waits for the window, then is the one sent when 'first' is answered.
+    const refused = queue.enqueue(request('refused'));
+    refuse = 'refused';
+    assert.equal(queue.acknowledge(ids.get('first')!, 'applied', 1, 1), true);
+    await assert.rejects(refused, notSentBy('refused', boom));
+    assert.deepEqual(queue.stats(), { inFlight: 0, queued: 0, window: 1 });
+    // The window has room again: the next publish goes out at once and gets its own answer.
+    const next = queue.enqueue(request('next'));
+    assert.deepEqual(sent, ['first', 'next']);
+    assert.equal(queue.acknowledge(ids.get('next')!, 'applied', 1, 2), true);
+    assert.deepEqual(await first, { key: 'first', result: 'applied', version: 1, revision: 1 });
+    assert.deepEqual(await next, { key: 'next', result: 'applied', version: 1, revision: 2 });
   });
 });
 
