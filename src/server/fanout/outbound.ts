@@ -57,6 +57,9 @@ export class OutboundSnapshot implements Snapshot {
   #toEntry(encoding: StateEncoding): SnapshotEntry {
     const s = this.snapshot;
     const bytes = s.state instanceof Uint8Array;
+    // Bytes with their content type are already an entry's fields: encoded from the stored
+    // snapshot itself, without an entry object per change.
+    if (bytes && s.contentType !== undefined) return s as StoredSnapshot<Uint8Array>;
     const entry: { -readonly [K in keyof SnapshotEntry]: SnapshotEntry[K] } = {
       key: s.key,
       version: s.version,
