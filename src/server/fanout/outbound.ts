@@ -58,8 +58,11 @@ export class OutboundSnapshot implements Snapshot {
     const s = this.snapshot;
     const bytes = s.state instanceof Uint8Array;
     // Bytes with their content type are already an entry's fields: encoded from the stored
-    // snapshot itself, without an entry object per change.
-    if (bytes && s.contentType !== undefined) return s as StoredSnapshot<Uint8Array>;
+    // snapshot itself, without an entry object per change. Not when the object carries a
+    // publisher id (a store of someone else's making might): only the server sets that field.
+    if (bytes && s.contentType !== undefined && (s as SnapshotEntry).publisherId === undefined) {
+      return s as StoredSnapshot<Uint8Array>;
+    }
     const entry: { -readonly [K in keyof SnapshotEntry]: SnapshotEntry[K] } = {
       key: s.key,
       version: s.version,
