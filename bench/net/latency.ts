@@ -68,6 +68,10 @@ export const latencyScenario: Scenario = {
         pick((l) => l.p999),
       ),
       ...comparedRows(
+        { ...base, metric: 'sent late p99 (the publishing thread held up)' },
+        pick((l) => l.sentLateP99),
+      ),
+      ...comparedRows(
         { ...base, metric: 'not delivered (conflated or lost)', unit: '%', compare: false },
         pick((l) => summarize([(100 * l.missing) / count])),
       ),
@@ -100,6 +104,11 @@ export const latencyScenario: Scenario = {
 interface SubjectLatency extends LatencyFigures {
   /** Messages per second actually sent: below the schedule's rate when the sender was held up. */
   readonly sentPerSecond: number;
+  /**
+   * How late the publishing thread sent, p99 per second, µs: the part of the tail that begins
+   * before a message leaves the publisher, while the cores are taken by others.
+   */
+  readonly sentLateP99: Figure;
   /**
    * CPU time per message sent in the measured run: the server's process, and this process
    * (publisher and subscriber). Two cores are shared by all of them, so CPU time spent on each
@@ -149,6 +158,7 @@ async function measureLatency(subject: Subject): Promise<SubjectLatency> {
     return {
       ...latencyFigures(latencies, count, MEASURED_SECONDS),
       sentPerSecond,
+      sentLateP99: latencyFigures(outcome.sentLateMs, count, MEASURED_SECONDS).p99,
       serverCpuMicros:
         serverCpuBefore === undefined || serverCpuAfter === undefined
           ? undefined

@@ -7,8 +7,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { nextWorkerMessage, startTsWorker } from '../lib/worker.js';
 import type { Endpoint, PublisherStats } from './bus.js';
-import type { PublishOutcome } from './drive.js';
-import type { PacedPlan } from './paced.js';
+import type { PacedOutcome, PacedPlan } from './paced.js';
 import { SharedClock } from './paced.js';
 
 export interface PublisherWorkerData {
@@ -23,7 +22,7 @@ export type ToPublisher = { readonly type: 'run'; readonly plan: PacedPlan } | {
 export type FromPublisher =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly error: string }
-  | { readonly type: 'published'; readonly outcome: PublishOutcome; readonly stats: PublisherStats };
+  | { readonly type: 'published'; readonly outcome: PacedOutcome; readonly stats: PublisherStats };
 
 const START_TIMEOUT_MS = 15_000;
 
@@ -52,7 +51,7 @@ export class PacedPublisher {
   }
 
   /** Sends `plan` and resolves once every message is confirmed; `stats` are the publisher's totals so far. */
-  async run(plan: PacedPlan, timeoutMs: number): Promise<{ outcome: PublishOutcome; stats: PublisherStats }> {
+  async run(plan: PacedPlan, timeoutMs: number): Promise<{ outcome: PacedOutcome; stats: PublisherStats }> {
     this.#worker.postMessage({ type: 'run', plan } satisfies ToPublisher);
     const published = await this.#expect('published', timeoutMs);
     return { outcome: published.outcome, stats: published.stats };

@@ -15,6 +15,16 @@ export interface PacedPlan {
   readonly maxMs: number;
 }
 
+export interface PacedOutcome extends PublishOutcome {
+  /**
+   * How late each message left this thread behind its due time, ms, indexed by sequence number
+   * (NaN: not sent). The sending thread is the same for every subject, so what it shows is how
+   * often the machine's cores were taken when the thread had to wake: by the subject's server,
+   * its client library and the receiving thread.
+   */
+  readonly sentLateMs: Float64Array;
+}
+
 /**
  * The clock of another thread. `performance.now()` may differ per thread (a worker may have a
  * time origin of its own; on Node 20 it shares the process's, which nothing here relies on), the
@@ -85,8 +95,9 @@ export async function publishPaced(
   publisher: BusPublisher,
   plan: PacedPlan,
   clock: SharedClock,
-): Promise<PublishOutcome> {
+): Promise<PacedOutcome> {
   const period = 1000 / plan.rate;
+  const sentLateMs = new Float64Array(plan.count).fill(Number.NaN);
   const startedAt = clock.now();
   const deadline = startedAt + plan.maxMs;
   let seq = 0;
@@ -98,7 +109,9 @@ export async function publishPaced(
       ahead = dueAt - clock.now();
     }
     if (ahead > WAKE_EARLY_MS) Atomics.wait(pause, 0, 0, ahead - WAKE_EARLY_MS);
-    if (clock.now() > deadline) break;
+    const sendAt = clock.now();
+    if (sendAt > deadline) break;
+    sentLateMs[seq] = Math.max(0, sendAt - dueAt);
     const wait = publisher.send(
       seq % plan.keys,
       versionOf(plan.run, seq),
@@ -110,5 +123,5 @@ export async function publishPaced(
   }
   const sentAt = clock.now();
   await publisher.flush();
-  return { published: seq, startedAt, sentAt, confirmedAt: clock.now() };
+  return { published: seq, startedAt, sentAt, confirmedAt: clock.now(), sentLateMs };
 }

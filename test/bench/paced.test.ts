@@ -69,6 +69,36 @@ describe('paced publishing for the latency benchmark', () => {
     );
     assert.equal(outcome.published, sent.length);
     assert.ok(sent.length > 0 && sent.length < 1000, `sent ${sent.length}`);
+    assert.ok(outcome.sentLateMs.subarray(0, sent.length).every((late) => late >= 0));
+    assert.ok(
+      outcome.sentLateMs.subarray(sent.length).every(Number.isNaN),
+      'unsent messages have no lateness',
+    );
+  });
+
+  it('records how late each message left: a thread held up makes the next one late by as much', async () => {
+    const { publisher, sent } = recordingPublisher(1000);
+    const heldUp: BusPublisher = {
+      ...publisher,
+      send(slot, version, payload) {
+        const wait = publisher.send(slot, version, payload);
+        // Message 3 (due at 3 ms) holds the thread for 4 ms, so message 4 (due at 4 ms) leaves
+        // at 7 ms or later.
+        if (sent.length === 4) {
+          const until = performance.now() + 4;
+          while (performance.now() < until);
+        }
+        return wait;
+      },
+    };
+    const outcome = await publishPaced(
+      heldUp,
+      { run: 2, count: 6, keys: 1, rate: 1000, maxMs: 10_000 },
+      new SharedClock(SharedClock.here()),
+    );
+    assert.equal(outcome.published, 6);
+    assert.ok(outcome.sentLateMs[4]! >= 3, `message 4 left ${outcome.sentLateMs[4]} ms late`);
+    assert.ok(outcome.sentLateMs.every((late) => late >= 0));
   });
 
   it("reads the other thread's clock: a worker's reading falls between the two around it, to within 20 µs", async () => {
