@@ -105,8 +105,8 @@ interface SubjectLatency extends LatencyFigures {
   /** Messages per second actually sent: below the schedule's rate when the sender was held up. */
   readonly sentPerSecond: number;
   /**
-   * How late the publishing thread sent, p99 per second, µs: the part of the tail that begins
-   * before a message leaves the publisher, while the cores are taken by others.
+   * How late the publishing thread sent, p99 per second, µs (see `PacedOutcome.sentLateMs`):
+   * the part of the tail that is there before a message leaves the publisher.
    */
   readonly sentLateP99: Figure;
   /**

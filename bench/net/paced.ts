@@ -18,9 +18,9 @@ export interface PacedPlan {
 export interface PacedOutcome extends PublishOutcome {
   /**
    * How late each message left this thread behind its due time, ms, indexed by sequence number
-   * (NaN: not sent). The sending thread is the same for every subject, so what it shows is how
-   * often the machine's cores were taken when the thread had to wake: by the subject's server,
-   * its client library and the receiving thread.
+   * (NaN: not sent; 0 for one sent up to `WAKE_EARLY_MS` early). A message is late when this
+   * thread was held up: by its own work (the client library sending, reading what the server
+   * answers, collecting garbage) or waiting for a core the subject's other processes hold.
    */
   readonly sentLateMs: Float64Array;
 }
