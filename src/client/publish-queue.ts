@@ -4,6 +4,7 @@ import { copyKept } from '../core/byte-slab.js';
 import { SbmpError } from '../core/errors.js';
 import { RingQueue } from '../core/ring-queue.js';
 import type { Ack } from './ack.js';
+import { InFlightTable } from './in-flight-table.js';
 
 /**
  * A publish as queued: its PUBLISH frame, whose request id is given when it is sent (the one
@@ -43,12 +44,12 @@ export interface PublishQueueStats {
  */
 export class PublishQueue {
   readonly #queued = new RingQueue<Pending>();
-  readonly #inFlight = new Map<number, Pending>();
+  /** Not a Map: see `InFlightTable` for what a Map's churn costs the garbage collector. */
+  readonly #inFlight = new InFlightTable<Pending>();
   readonly #maxInFlight: number;
   readonly #maxQueued: number;
   #window: number;
   #send: PublishSender | undefined;
-  #nextRequestId = 1;
   #closedWith: SbmpError | undefined;
   #idleWaiters: (() => void)[] = [];
 
@@ -166,8 +167,7 @@ export class PublishQueue {
 
   #failInFlight(code: SbmpError['code'], why: string, cause: SbmpError): void {
     this.#send = undefined;
-    const lost = [...this.#inFlight.values()];
-    this.#inFlight.clear();
+    const lost = this.#inFlight.takeAll();
     for (const pending of lost) {
       const { key } = pending.request;
       this.#settle(
@@ -187,9 +187,7 @@ export class PublishQueue {
 
   /** Settled publishes leave the client's waiting line as soon as they are answered. */
   #take(requestId: number): Pending | undefined {
-    const pending = this.#inFlight.get(requestId);
-    if (pending !== undefined) this.#inFlight.delete(requestId);
-    return pending;
+    return this.#inFlight.take(requestId);
   }
 
   #pump(): void {
@@ -198,27 +196,17 @@ export class PublishQueue {
     while (this.#inFlight.size < this.#window && this.#queued.length > 0) {
       const pending = this.#queued.shift()!;
       if (pending.settled) continue;
-      pending.requestId = this.#allocateRequestId();
-      this.#inFlight.set(pending.requestId, pending);
-      pending.request.requestId = pending.requestId;
+      pending.request.requestId = this.#inFlight.add(pending);
       try {
         send(pending.request);
       } catch (error) {
         // The frame did not leave, so the server holds no slot for it: neither does the window.
-        this.#inFlight.delete(pending.requestId);
+        this.#inFlight.take(pending.requestId);
         this.#settle(pending, undefined, notSent(pending.request.key, error));
       }
       // `send` may have lost the connection synchronously and cleared the window.
       if (this.#send !== send) return;
     }
-  }
-
-  /** Request ids are unique among in-flight publishes; they wrap well inside the 32-bit range. */
-  #allocateRequestId(): number {
-    let id = this.#nextRequestId;
-    while (this.#inFlight.has(id)) id = id >= 0x7fffffff ? 1 : id + 1;
-    this.#nextRequestId = id >= 0x7fffffff ? 1 : id + 1;
-    return id;
   }
 
   #settle(pending: Pending, ack: Ack | undefined, error: SbmpError | undefined): void {
