@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InFlightTable } from '../../src/client/in-flight-table.js';
+import { InFlightTable, MAX_REQUEST_ID } from '../../src/client/in-flight-table.js';
 
 interface Entry {
   requestId: number;
@@ -52,6 +52,43 @@ describe('in-flight table', () => {
     assert.deepEqual(table.takeAll(), rest);
     assert.equal(table.size, 0);
     assert.equal(table.take(rest[0]!.requestId), undefined);
+  });
+
+  it('keeps publishes whose ids went round its slots, through growing, and gives them back oldest first', () => {
+    const table = new InFlightTable<Entry>();
+    const held: Entry[] = [];
+    // 20 unanswered at a time while ids climb well past the 64 slots: held ids wrap round them.
+    for (let i = 0; i < 200; i++) {
+      const e = entry(`e${i}`);
+      table.add(e);
+      held.push(e);
+      if (held.length > 20) {
+        const oldest = held.shift()!;
+        assert.equal(table.take(oldest.requestId), oldest);
+      }
+    }
+    // 60 more unanswered: the table grows (to 128, then 256 slots) with those wrapped ids in it.
+    for (let i = 0; i < 60; i++) {
+      const e = entry(`f${i}`);
+      table.add(e);
+      held.push(e);
+    }
+    for (const e of held.filter((_, i) => i % 4 === 0)) assert.equal(table.take(e.requestId), e);
+    assert.deepEqual(
+      table.takeAll(),
+      held.filter((_, i) => i % 4 !== 0),
+    );
+  });
+
+  it('wraps its ids from the largest back to 1, and still gives the oldest first', () => {
+    const table = new InFlightTable<Entry>(MAX_REQUEST_ID - 2);
+    const entries = Array.from({ length: 5 }, (_, i) => entry(`e${i}`));
+    assert.deepEqual(
+      entries.map((e) => table.add(e)),
+      [MAX_REQUEST_ID - 2, MAX_REQUEST_ID - 1, MAX_REQUEST_ID, 1, 2],
+    );
+    assert.equal(table.take(MAX_REQUEST_ID), entries[2]);
+    assert.deepEqual(table.takeAll(), [entries[0], entries[1], entries[3], entries[4]]);
   });
 
   it('behaves as a map from id to entry under any sequence of adds and answers', () => {
