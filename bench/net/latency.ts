@@ -6,12 +6,11 @@ import { processCpuMs } from '../lib/process-cpu.js';
 import type { Row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import type { BusSubscriber } from './bus.js';
-import { NETWORK_SUBJECTS } from './delivery-scenario.js';
 import { warnIfRefused } from './drive.js';
 import { busClientFor } from './endpoint.js';
 import { PacedPublisher } from './paced-publisher.js';
 import { comparedRows, measuredOf } from './rows.js';
-import type { Subject } from './subjects.js';
+import type { Subject, SubjectKind } from './subjects.js';
 import { measureEachSubject } from './subjects.js';
 import { DeliveryTracker } from './tracker.js';
 
@@ -23,6 +22,12 @@ const WARMUP_MS = 500;
 const KEYS = 10_000;
 const WINDOW = 1024;
 const DRAIN_MS = 3000;
+/**
+ * SBMP on both single-node stores: the memory store, which keeps every key's current state on
+ * the JavaScript heap, and the embedded LMDB store (the server's default), which keeps it in its
+ * memory-mapped file and commits before it acknowledges.
+ */
+const LATENCY_SUBJECTS: readonly SubjectKind[] = ['sbmp', 'sbmp-lmdb', 'nats', 'redis', 'ws-relay'];
 
 let nextRun = 1_000_000;
 
@@ -40,7 +45,7 @@ export const latencyScenario: Scenario = {
   description: 'publish-to-delivery latency p50/p99/p99.9 at 10,000 msg/s (no coordinated omission)',
   async run(): Promise<Row[]> {
     // Servers started here (`fresh`), so that their process, and its CPU time, is known.
-    const results = await measureEachSubject(NETWORK_SUBJECTS, measureLatency, { fresh: true });
+    const results = await measureEachSubject(LATENCY_SUBJECTS, measureLatency, { fresh: true });
     const pick = (f: (l: SubjectLatency) => Figure | { readonly missing: string }) => measuredOf(results, f);
     const base = { scenario: 'latency', unit: 'µs', better: 'lower' as const };
     const count = RATE * MEASURED_SECONDS;
