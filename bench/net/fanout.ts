@@ -1,9 +1,23 @@
 import type { Scenario } from '../lib/scenario.js';
+import type { DeliveryPlan } from './delivery.js';
 import { runDeliveryScenario } from './delivery-scenario.js';
 import { peerGoal } from './rows.js';
 import { SUBJECT_LABELS } from './subjects.js';
 
 const GOAL_DELIVERIES_PER_SECOND = 1_000_000;
+
+/** 1,000 messages to 100 subscribers per run (100,000 deliveries), three runs after a warm-up. */
+export const FANOUT_PLAN: DeliveryPlan = {
+  subscribers: 100,
+  count: 1000,
+  runMs: 2000,
+  runs: 3,
+  warmupMs: 1000,
+  warmupCount: 300,
+  keys: 10_000,
+  window: 1024,
+  drainMs: 6000,
+};
 
 /**
  * One publisher, 100 subscribers (each its own connection, all in the bench process), 256-byte
@@ -24,16 +38,6 @@ export const fanoutScenario: Scenario = {
         `>= ${GOAL_DELIVERIES_PER_SECOND.toLocaleString('en-US')}/s and >= 4x ws relay`,
         (sbmp, peer) => sbmp >= GOAL_DELIVERIES_PER_SECOND && sbmp >= 4 * peer(SUBJECT_LABELS['ws-relay']),
       ),
-      plan: {
-        subscribers: 100,
-        count: 1000,
-        runMs: 2000,
-        runs: 3,
-        warmupMs: 1000,
-        warmupCount: 300,
-        keys: 10_000,
-        window: 1024,
-        drainMs: 6000,
-      },
+      plan: FANOUT_PLAN,
     }),
 };

@@ -1,6 +1,7 @@
 /**
  * Parent side of the servers under test that run in child processes: the SBMP server (over a
- * memory or LMDB store) and the plain `ws` relay peer.
+ * memory or LMDB store), the plain `ws` relay peer, and the bare SBMP server of
+ * `bench/tools/client-floor.ts`.
  */
 import type { ServerLimits } from '../../src/server/limits.js';
 import type { ChildHandle } from '../lib/child.js';
@@ -37,4 +38,9 @@ export function startSbmpServer(init: SbmpServerInit): Promise<ChildHandle<Serve
 
 export function startWsRelay(): Promise<ChildHandle<ServerReady>> {
   return startChild<ServerReady>(new URL('./ws-relay-child.ts', import.meta.url), null);
+}
+
+/** The wire protocol alone: acknowledges and forwards, stores nothing (bare-server-child.ts). */
+export function startBareServer(): Promise<ChildHandle<ServerReady>> {
+  return startChild<ServerReady>(new URL('./bare-server-child.ts', import.meta.url), null);
 }

@@ -12,14 +12,19 @@ import { natsPeer, redisPeer, residentBytes } from '../lib/peers.js';
 import type { ProcessMemory } from '../lib/process-memory.js';
 import type { Endpoint } from './bus.js';
 import type { ServerReady } from './servers.js';
-import { BENCH_SERVER_LIMITS, startSbmpServer, startWsRelay } from './servers.js';
+import { BENCH_SERVER_LIMITS, startBareServer, startSbmpServer, startWsRelay } from './servers.js';
 
-export type SubjectKind = 'sbmp' | 'sbmp-lmdb' | 'nats' | 'redis' | 'ws-relay';
+/**
+ * `sbmp-bare` is SBMP's wire protocol with nothing behind it (see bare-server-child.ts): no
+ * scenario measures it; `bench/tools/client-floor.ts` does, to tell the clients' cost apart.
+ */
+export type SubjectKind = 'sbmp' | 'sbmp-lmdb' | 'sbmp-bare' | 'nats' | 'redis' | 'ws-relay';
 
 /** Row labels, the same in every scenario so that tables line up. */
 export const SUBJECT_LABELS: { readonly [K in SubjectKind]: string } = {
   sbmp: 'sbmp (ws, memory store)',
   'sbmp-lmdb': 'sbmp (ws, lmdb store)',
+  'sbmp-bare': 'sbmp clients, bare server (ack and forward)',
   nats: 'nats core',
   redis: 'redis pub/sub',
   'ws-relay': 'ws relay',
@@ -78,6 +83,8 @@ export async function openSubject(kind: SubjectKind, options: OpenOptions = {}):
           throw err;
         }
       }
+      case 'sbmp-bare':
+        return { kind, label, subject: fromChild(kind, await startBareServer(), true) };
       case 'ws-relay':
         return { kind, label, subject: fromChild(kind, await startWsRelay(), false) };
       case 'nats':

@@ -1,7 +1,21 @@
 import type { Scenario } from '../lib/scenario.js';
+import type { DeliveryPlan } from './delivery.js';
 import { runDeliveryScenario } from './delivery-scenario.js';
 import { peerGoal } from './rows.js';
 import { SUBJECT_LABELS } from './subjects.js';
+
+/** At most 200,000 messages or 1 s per run, three runs after a warm-up. */
+export const THROUGHPUT_PLAN: DeliveryPlan = {
+  subscribers: 1,
+  count: 200_000,
+  runMs: 1000,
+  runs: 3,
+  warmupMs: 300,
+  warmupCount: 200_000,
+  keys: 10_000,
+  window: 1024,
+  drainMs: 3000,
+};
 
 /**
  * One publisher, one subscriber, 256-byte messages as fast as a 1,024-message in-flight window
@@ -19,16 +33,6 @@ export const throughputScenario: Scenario = {
         '>= 1x NATS core and >= 4x Redis',
         (sbmp, peer) => sbmp >= peer(SUBJECT_LABELS.nats) && sbmp >= 4 * peer(SUBJECT_LABELS.redis),
       ),
-      plan: {
-        subscribers: 1,
-        count: 200_000,
-        runMs: 1000,
-        runs: 3,
-        warmupMs: 300,
-        warmupCount: 200_000,
-        keys: 10_000,
-        window: 1024,
-        drainMs: 3000,
-      },
+      plan: THROUGHPUT_PLAN,
     }),
 };
