@@ -1,10 +1,12 @@
 /**
  * Child process running a bare SBMP server: the wire protocol and nothing else. It answers
- * HELLO, marks every SUBSCRIBE synced at once, acknowledges every PUBLISH as applied and forwards
- * it to every subscription (all of them, whatever their pattern) in SNAPSHOTS frames at the end
- * of the turn. No store, no apply rules, no guards, no metrics.
+ * HELLO with the real server's default limits, marks every SUBSCRIBE synced at once,
+ * acknowledges every PUBLISH as applied and forwards it to every subscription (all of them,
+ * whatever their pattern; UNSUBSCRIBE is ignored) in SNAPSHOTS frames at the end of the turn,
+ * cut to the frame limit as the real server cuts them. No store, no apply rules, no guards, no
+ * metrics: the clients do the work they do against the real server, and the server next to none.
  *
- * It is not a subject of the report: `bench/tools/client-floor.ts` runs the SDK's clients
+ * It is not a subject of the report: `bench/tools/client-ceiling.ts` runs the SDK's clients
  * against it beside the real server, to tell what the clients cost from what the server does.
  */
 import { createServer } from 'node:http';
@@ -19,23 +21,25 @@ import {
   encodeFrame,
   encodeSnapshotEntry,
   encodeSnapshotsFrame,
+  SNAPSHOTS_FRAME_OVERHEAD_MAX,
+  snapshotEntryFrameBytes,
   splitBatchRanges,
 } from '../../src/codec/frames.js';
+import { WS_PATH } from '../../src/codec/ws-protocol.js';
 import { holdWritesForTurn } from '../../src/core/write-batching.js';
+import { DEFAULT_SERVER_LIMITS } from '../../src/server/limits.js';
 import { socketOf } from '../../src/server/ws/ws-socket.js';
 import { AllocationMeter } from '../lib/allocation.js';
 import { runAsChild } from '../lib/child.js';
 import { processMemory } from '../lib/process-memory.js';
 import type { ServerReady } from './servers.js';
 
-const MAX_FRAME_BYTES = 1024 * 1024;
-/** Entries per SNAPSHOTS frame: 256-byte states make frames of about 60 KB, well inside the limit. */
-const ENTRIES_PER_FRAME = 200;
+const LIMITS = DEFAULT_SERVER_LIMITS;
 
 interface Client {
   readonly batcher: FrameBatcher;
   readonly subscriptions: number[];
-  /** Encoded entries forwarded this turn, shared with every other client. */
+  /** Entries forwarded to this client this turn; each encoded once and shared by every client. */
   pending: Uint8Array[];
 }
 
@@ -50,10 +54,19 @@ runAsChild<null>(async () => {
     flushScheduled = false;
     for (const client of waiting) {
       for (const subscriptionId of client.subscriptions) {
-        for (let i = 0; i < client.pending.length; i += ENTRIES_PER_FRAME) {
-          const entries = client.pending.slice(i, i + ENTRIES_PER_FRAME);
-          client.batcher.send(encodeSnapshotsFrame({ subscriptionId, revision }, entries));
+        let frame: Uint8Array[] = [];
+        let frameBytes = SNAPSHOTS_FRAME_OVERHEAD_MAX;
+        for (const entry of client.pending) {
+          const entryBytes = snapshotEntryFrameBytes(entry.length) + entry.length;
+          if (frame.length > 0 && frameBytes + entryBytes > LIMITS.maxFrameBytes) {
+            client.batcher.send(encodeSnapshotsFrame({ subscriptionId, revision }, frame));
+            frame = [];
+            frameBytes = SNAPSHOTS_FRAME_OVERHEAD_MAX;
+          }
+          frame.push(entry);
+          frameBytes += entryBytes;
         }
+        if (frame.length > 0) client.batcher.send(encodeSnapshotsFrame({ subscriptionId, revision }, frame));
       }
       client.pending = [];
     }
@@ -94,16 +107,16 @@ runAsChild<null>(async () => {
             type: 'welcome',
             protocolVersion: PROTOCOL_VERSION,
             serverId: 'bare',
-            maxFrameBytes: MAX_FRAME_BYTES,
-            maxStateBytes: MAX_FRAME_BYTES,
-            maxSubscriptions: 1000,
-            maxInFlight: 4096,
+            maxFrameBytes: LIMITS.maxFrameBytes,
+            maxStateBytes: LIMITS.maxStateBytes,
+            maxSubscriptions: LIMITS.maxSubscriptionsPerConnection,
+            maxInFlight: LIMITS.maxInFlightPerConnection,
             revision,
             storeEpoch: 'bare',
             batches: true,
           }),
         );
-        if (frame.batches === true) client.batcher.enable(MAX_FRAME_BYTES);
+        if (frame.batches === true) client.batcher.enable(LIMITS.maxFrameBytes);
         return;
       case 'subscribe':
         client.subscriptions.push(frame.subscriptionId);
@@ -125,7 +138,7 @@ runAsChild<null>(async () => {
   const http = createServer((_req, res) => {
     res.writeHead(404).end();
   });
-  const wss = new WebSocketServer({ server: http, path: '/sbmp/v3/ws', perMessageDeflate: false });
+  const wss = new WebSocketServer({ server: http, path: WS_PATH, perMessageDeflate: false });
   wss.on('connection', (socket) => {
     const client: Client = {
       batcher: new FrameBatcher((message) => {
@@ -139,9 +152,9 @@ runAsChild<null>(async () => {
     socket.on('close', () => clients.delete(client));
     socket.on('message', (data: Buffer) => {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const ranges = splitBatchRanges(bytes, MAX_FRAME_BYTES) ?? [0, bytes.length];
+      const ranges = splitBatchRanges(bytes, LIMITS.maxFrameBytes) ?? [0, bytes.length];
       for (let i = 0; i < ranges.length; i += 2) {
-        onFrame(socket, client, decodeFrameAt(bytes, ranges[i]!, ranges[i + 1]!, MAX_FRAME_BYTES));
+        onFrame(socket, client, decodeFrameAt(bytes, ranges[i]!, ranges[i + 1]!, LIMITS.maxFrameBytes));
       }
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Parent side of the servers under test that run in child processes: the SBMP server (over a
  * memory or LMDB store), the plain `ws` relay peer, and the bare SBMP server of
- * `bench/tools/client-floor.ts`.
+ * `bench/tools/client-ceiling.ts`.
  */
 import type { ServerLimits } from '../../src/server/limits.js';
 import type { ChildHandle } from '../lib/child.js';

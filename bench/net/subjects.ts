@@ -16,7 +16,8 @@ import { BENCH_SERVER_LIMITS, startBareServer, startSbmpServer, startWsRelay } f
 
 /**
  * `sbmp-bare` is SBMP's wire protocol with nothing behind it (see bare-server-child.ts): no
- * scenario measures it; `bench/tools/client-floor.ts` does, to tell the clients' cost apart.
+ * scenario measures it; `bench/tools/client-ceiling.ts` does, to tell the clients' cost apart.
+ * Its label does not begin with `sbmp`, so a chart would not draw it as one of SBMP's subjects.
  */
 export type SubjectKind = 'sbmp' | 'sbmp-lmdb' | 'sbmp-bare' | 'nats' | 'redis' | 'ws-relay';
 
@@ -24,7 +25,7 @@ export type SubjectKind = 'sbmp' | 'sbmp-lmdb' | 'sbmp-bare' | 'nats' | 'redis' 
 export const SUBJECT_LABELS: { readonly [K in SubjectKind]: string } = {
   sbmp: 'sbmp (ws, memory store)',
   'sbmp-lmdb': 'sbmp (ws, lmdb store)',
-  'sbmp-bare': 'sbmp clients, bare server (ack and forward)',
+  'sbmp-bare': 'bare server (ack and forward) with sbmp clients',
   nats: 'nats core',
   redis: 'redis pub/sub',
   'ws-relay': 'ws relay',

@@ -5,7 +5,7 @@ import type { DeliveredSnapshot } from '../../src/client/delivery.js';
 import { SbmpClient } from '../../src/client/index.js';
 import { within } from '../store/helpers.js';
 
-describe('the bare SBMP server of bench/tools/client-floor.ts', () => {
+describe('the bare SBMP server of bench/tools/client-ceiling.ts', () => {
   it('acknowledges each publish and forwards it to a subscriber, through the SDK', async () => {
     const server = await startBareServer();
     const clients: SbmpClient[] = [];

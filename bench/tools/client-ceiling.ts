@@ -1,11 +1,11 @@
 /**
- * How far SBMP's clients can go whatever the server does: runs 1 -> 1, fan-out 1 -> 100 and
+ * How far SBMP's clients can go whatever the server does (their ceiling in this harness): runs 1 -> 1, fan-out 1 -> 100 and
  * latency at 10,000 messages/s (the scenarios' own plans) against a bare SBMP server that only
  * acknowledges and forwards (bench/net/bare-server-child.ts), the real server on the memory
  * store, and NATS core, in interleaved rounds, and prints each figure per round and subject.
  * The bare server's figures are the ceiling of the SDK's clients in this harness.
  *
- *   NODE_ENV=production node --import tsx --expose-gc bench/tools/client-floor.ts [rounds]
+ *   NODE_ENV=production node --import tsx --expose-gc bench/tools/client-ceiling.ts [rounds]
  */
 import type { DeliveryFigures } from '../net/delivery.js';
 import { measureDelivery } from '../net/delivery.js';
@@ -19,7 +19,7 @@ import { THROUGHPUT_PLAN } from '../net/throughput.js';
 const SUBJECTS: readonly SubjectKind[] = ['sbmp-bare', 'sbmp', 'nats'];
 const rounds = Number(process.argv[2] ?? 2);
 if (!Number.isSafeInteger(rounds) || rounds < 1) {
-  console.error('usage: client-floor.ts [rounds (a positive integer, default 2)]');
+  console.error('usage: client-ceiling.ts [rounds (a positive integer, default 2)]');
   process.exit(2);
 }
 
@@ -31,8 +31,8 @@ interface Floor {
 
 async function measure(subject: Subject): Promise<Floor> {
   return {
-    oneToOne: await measureDelivery(subject, 'bench.floor-1-1', THROUGHPUT_PLAN),
-    fanout: await measureDelivery(subject, 'bench.floor-fanout', FANOUT_PLAN),
+    oneToOne: await measureDelivery(subject, 'bench.ceiling-1-1', THROUGHPUT_PLAN),
+    fanout: await measureDelivery(subject, 'bench.ceiling-fanout', FANOUT_PLAN),
     latency: await measureLatency(subject),
   };
 }
@@ -60,4 +60,3 @@ for (let round = 1; round <= rounds; round++) {
     console.log(`| ${round} | ${result.label} | ${cells.join(' | ')} |`);
   }
 }
-process.exit(0);
