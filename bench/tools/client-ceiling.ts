@@ -1,9 +1,9 @@
 /**
- * How far SBMP's clients can go whatever the server does (their ceiling in this harness): runs 1 -> 1, fan-out 1 -> 100 and
+ * How far SBMP's clients can go whatever the server does: runs 1 -> 1, fan-out 1 -> 100 and
  * latency at 10,000 messages/s (the scenarios' own plans) against a bare SBMP server that only
  * acknowledges and forwards (bench/net/bare-server-child.ts), the real server on the memory
  * store, and NATS core, in interleaved rounds, and prints each figure per round and subject.
- * The bare server's figures are the ceiling of the SDK's clients in this harness.
+ * The bare server's figures are the clients' ceiling in this harness.
  *
  *   NODE_ENV=production node --import tsx --expose-gc bench/tools/client-ceiling.ts [rounds]
  */
@@ -23,13 +23,13 @@ if (!Number.isSafeInteger(rounds) || rounds < 1) {
   process.exit(2);
 }
 
-interface Floor {
+interface SubjectFigures {
   readonly oneToOne: DeliveryFigures;
   readonly fanout: DeliveryFigures;
   readonly latency: SubjectLatency;
 }
 
-async function measure(subject: Subject): Promise<Floor> {
+async function measure(subject: Subject): Promise<SubjectFigures> {
   return {
     oneToOne: await measureDelivery(subject, 'bench.ceiling-1-1', THROUGHPUT_PLAN),
     fanout: await measureDelivery(subject, 'bench.ceiling-fanout', FANOUT_PLAN),

@@ -24,7 +24,7 @@ export interface InFlightEntry {
  * publishes (their frames, their states' bytes, their promises) alive through every scavenge
  * until the next full collection. Here a slot is overwritten in place when its publish is
  * answered. In a publisher sending 10,000 messages/s to a server (nothing subscribed), the Map
- * kept 550 to 600 KB alive through each scavenge, with 2.1 to 3.9 ms pauses; this table 1.7 KB,
+ * kept 550 to 600 KB alive through each scavenge, with 1.3 to 3.9 ms pauses; this table 1.7 KB,
  * with 0.3 to 0.5 ms. In the `latency` benchmark's publishing thread: 1.2 to 1.4 MB and 2.4 to
  * 6.2 ms with the Map, 2 to 4 KB and 0.5 to 1.2 ms with this table.
  */
